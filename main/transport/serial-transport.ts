@@ -1,0 +1,101 @@
+import { SerialPort } from 'serialport';
+import { ByteQueue } from './byte-queue.ts';
+import { TransportError, type SerialOptions, type Transport } from './transport.ts';
+
+/** A Transport over a real serial port (or one end of a PTY pair) via node-serialport. */
+export class SerialTransport implements Transport {
+  private readonly queue: ByteQueue;
+  private open = true;
+
+  private constructor(
+    private readonly port: SerialPort,
+    readonly path: string,
+  ) {
+    this.queue = new ByteQueue(path);
+    port.on('data', (chunk: Buffer) => this.queue.push(new Uint8Array(chunk)));
+    port.on('close', () => {
+      this.open = false;
+      this.queue.close('port closed (device unplugged or closed)');
+    });
+    port.on('error', () => {
+      this.open = false;
+      this.queue.close('port error');
+    });
+  }
+
+  static async open(opts: SerialOptions): Promise<SerialTransport> {
+    const port = new SerialPort({
+      path: opts.path,
+      baudRate: opts.baudRate,
+      dataBits: 8,
+      stopBits: 1,
+      parity: opts.parity,
+      autoOpen: false,
+    });
+    await new Promise<void>((resolve, reject) =>
+      port.open((err) =>
+        err
+          ? reject(
+              new TransportError(
+                'open-failed',
+                opts.path,
+                `${opts.path}: cannot open (${err.message})`,
+              ),
+            )
+          : resolve(),
+      ),
+    );
+    return new SerialTransport(port, opts.path);
+  }
+
+  get isOpen(): boolean {
+    return this.open && this.port.isOpen;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!this.isOpen)
+      throw new TransportError('closed', this.path, `${this.path}: write on a closed port`);
+    await new Promise<void>((resolve, reject) => {
+      this.port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => {
+        if (err)
+          reject(
+            new TransportError(
+              'write-failed',
+              this.path,
+              `${this.path}: write failed (${err.message})`,
+            ),
+          );
+      });
+      this.port.drain((err) =>
+        err
+          ? reject(
+              new TransportError(
+                'write-failed',
+                this.path,
+                `${this.path}: drain failed (${err.message})`,
+              ),
+            )
+          : resolve(),
+      );
+    });
+  }
+
+  read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.queue.read(max, timeoutMs, signal);
+  }
+
+  readExact(n: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.queue.readExact(n, timeoutMs, signal);
+  }
+
+  discardInput(): number {
+    return this.queue.discard();
+  }
+
+  async close(): Promise<void> {
+    this.queue.close('port closed');
+    if (!this.port.isOpen) return;
+    await new Promise<void>((resolve) => this.port.close(() => resolve()));
+    this.open = false;
+  }
+}

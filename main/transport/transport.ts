@@ -1,0 +1,62 @@
+/**
+ * The byte pipe every driver talks through. A real UART (serialport) and a simulator's
+ * PTY both implement it, so drivers are tested exactly the way they run.
+ *
+ * Reads are pull-based with a mandatory timeout: no driver can wait forever.
+ */
+export interface Transport {
+  /** Human-readable name for errors and logs (the port path). */
+  readonly path: string;
+  readonly isOpen: boolean;
+  /** Resolves once the bytes have been handed to the OS (drained). */
+  write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Resolves with between 1 and `max` bytes as soon as any are available.
+   * Rejects with TransportTimeoutError after `timeoutMs`, TransportClosedError when the
+   * port goes away, or the signal's reason when aborted.
+   */
+  read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Reads exactly `n` bytes or rejects (timeout covers the whole read). */
+  readExact(n: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Drops everything buffered so far; returns how many bytes were dropped. */
+  discardInput(): number;
+  close(): Promise<void>;
+}
+
+export type Parity = 'none' | 'even';
+
+export interface SerialOptions {
+  path: string;
+  baudRate: number;
+  /** 8E1 on a real STM32 UART; 'none' against PTY simulators (the kernel refuses PARENB). */
+  parity: Parity;
+}
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: 'timeout' | 'closed' | 'open-failed' | 'write-failed' | 'overflow',
+    readonly port: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+export class TransportTimeoutError extends TransportError {
+  constructor(
+    port: string,
+    timeoutMs: number,
+    readonly received: number = 0,
+  ) {
+    super('timeout', port, `${port}: no answer within ${timeoutMs} ms`);
+    this.name = 'TransportTimeoutError';
+  }
+}
+
+export class TransportClosedError extends TransportError {
+  constructor(port: string, detail = 'port closed') {
+    super('closed', port, `${port}: ${detail}`);
+    this.name = 'TransportClosedError';
+  }
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SerialTransport } from '../../main/transport/serial-transport.ts';
+import { TransportClosedError, TransportTimeoutError } from '../../main/transport/transport.ts';
+import { createPtyPair, type PtyPair } from '../../sim/pty.ts';
+
+describe('SerialTransport over a socat PTY pair', () => {
+  let dir: string;
+  let pair: PtyPair;
+  let host: SerialTransport;
+  let device: SerialTransport;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyline-pty-'));
+    pair = await createPtyPair(dir, 'p');
+    host = await SerialTransport.open({ path: pair.host, baudRate: 115200, parity: 'none' });
+    device = await SerialTransport.open({ path: pair.device, baudRate: 115200, parity: 'none' });
+  });
+  after(async () => {
+    await host.close();
+    await device.close();
+    await pair.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('carries every byte value unchanged in both directions', async () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    await host.write(all);
+    assert.deepEqual(await device.readExact(256, 2000), all);
+    await device.write(all);
+    assert.deepEqual(await host.readExact(256, 2000), all);
+  });
+
+  it('times out a read with a typed error', async () => {
+    await assert.rejects(host.read(1, 50), TransportTimeoutError);
+  });
+
+  it('reports an unplugged device as closed, promptly', async () => {
+    const pending = host.read(1, 5000);
+    await pair.close();
+    await assert.rejects(pending, TransportClosedError);
+    assert.equal(existsSync(pair.host), false, 'socat removes the PTY link when the line drops');
+  });
+});
