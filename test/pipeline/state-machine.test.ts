@@ -54,7 +54,10 @@ test('terminal states have no way out and every state is reachable from idle', (
   const queue: SlotState[] = ['idle'];
   while (queue.length) {
     for (const n of TRANSITIONS[queue.shift()!])
-      if (!reached.has(n)) (reached.add(n), queue.push(n));
+      if (!reached.has(n)) {
+        reached.add(n);
+        queue.push(n);
+      }
   }
   assert.deepEqual([...reached].sort(), [...ALL_STATES].sort());
 });
