@@ -52,7 +52,8 @@ export const TRANSITIONS: Readonly<Record<SlotState, readonly SlotState[]>> = {
   idle: ['identify', 'failed'],
   identify: ['duplicate-check', 'failed'],
   'duplicate-check': ['intent', 'failed'],
-  intent: ['issue', 'failed'],
+  // The intent step ends with the record durable: from then on failures must abort it.
+  intent: ['issue', 'failed', 'aborting'],
   issue: ['modem-write', 'aborting'],
   'modem-write': ['audit', 'aborting'],
   audit: ['mcu-write', 'aborting'],
