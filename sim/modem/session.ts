@@ -1,0 +1,193 @@
+import { TransportTimeoutError } from '../../main/transport/transport.ts';
+import { parseAtLine } from './at-line.ts';
+import { commandTable } from './commands/index.ts';
+import type { CommandContext, DataPhase, ModuleConfig, SessionSettings } from './context.ts';
+import type { FaultBook } from './faults.ts';
+import type { LinePacer } from './line-pacer.ts';
+import type { ModelTraits } from './models.ts';
+import { cme, error, finalLine, frameReply, frameUrc, type Reply } from './reply.ts';
+import { sleep } from './sleep.ts';
+import type { ModemStore } from './store.ts';
+import type { ModemLatencyProfile } from './types.ts';
+import type { WireInput } from './wire-input.ts';
+
+/** Thrown inside a command when an unplug fault fires; ends the session. */
+export class UnplugRequested extends Error {
+  constructor(readonly command: string) {
+    super(`unplug fault on ${command}`);
+    this.name = 'UnplugRequested';
+  }
+}
+
+/** Longest command line kept; longer input is dropped like a real module's overflow. */
+const maxLineLength = 4096;
+const ackByte = 'A';
+
+/** Everything a session needs from its simulator. */
+export interface SessionDeps {
+  traits: ModelTraits;
+  config: ModuleConfig;
+  store: ModemStore;
+  latency: Readonly<ModemLatencyProfile>;
+  latencyScale: number;
+  faults: FaultBook;
+  pacer: LinePacer;
+  input: WireInput;
+  /** URCs queued to go out between this command's echo and its answer. */
+  urcsBeforeAnswer: (line: string) => string[];
+  /** Counts modelled latency and commands for stats(). */
+  account: (latencyMs: number, commands: number) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * One power-on period of the module: reads command lines, echoes them, runs them, answers.
+ * Settings (echo, CMEE, open files) live here, so a power cycle is a new session.
+ */
+export class ModemSession implements CommandContext {
+  readonly settings: SessionSettings;
+  readonly traits: ModelTraits;
+  readonly config: ModuleConfig;
+  readonly store: ModemStore;
+  readonly latency: Readonly<ModemLatencyProfile>;
+  private signal: AbortSignal = new AbortController().signal;
+  /** Armed by an unplug fault with afterBytes, consumed by the command's data phase. */
+  private unplugAfter: number | undefined;
+  private currentLine = '';
+
+  constructor(private readonly deps: SessionDeps) {
+    this.traits = deps.traits;
+    this.config = deps.config;
+    this.store = deps.store;
+    this.latency = deps.latency;
+    // CMEE=1 at power-up is the LTE manuals' default; the reference leaves 2G's UNCONFIRMED.
+    this.settings = { echo: true, cmee: 1, handles: new Map(), nextHandle: 1 };
+  }
+
+  async delay(ms: number): Promise<void> {
+    const scaled = ms * this.deps.latencyScale;
+    this.deps.account(scaled, 0);
+    await sleep(scaled, this.signal);
+  }
+
+  send(bytes: string | Uint8Array): void {
+    this.deps.pacer.send(bytes);
+  }
+
+  /**
+   * Runs until the signal aborts (stop, power cycle), the port closes, or an unplug fault
+   * fires (rejects with UnplugRequested). Other rejections are the port's own errors.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
+    let line: number[] = [];
+    let overflow = false;
+    for (;;) {
+      let chunk: Uint8Array;
+      try {
+        chunk = await this.deps.input.read(4096, 60_000, signal);
+      } catch (e) {
+        if (e instanceof TransportTimeoutError) continue;
+        throw e;
+      }
+      const echo: number[] = [];
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i];
+        if (b === 0x0a) continue; // LF after CR is tolerated and not echoed
+        echo.push(b);
+        if (b === 0x0d) {
+          if (this.settings.echo) this.send(Uint8Array.from(echo));
+          echo.length = 0;
+          this.deps.input.unread(chunk.subarray(i + 1));
+          const text = Buffer.from(line).toString('latin1');
+          line = [];
+          if (!overflow) await this.execute(text);
+          overflow = false;
+          break;
+        }
+        if (b === 0x08) line.pop();
+        else if (line.length < maxLineLength) line.push(b);
+        else overflow = true;
+      }
+      if (echo.length > 0 && this.settings.echo) this.send(Uint8Array.from(echo));
+    }
+  }
+
+  private async execute(raw: string): Promise<void> {
+    const text = raw.trim();
+    // Real modules ignore anything that does not start with AT.
+    if (!/^at/i.test(text)) return;
+    this.deps.account(0, 1);
+    this.currentLine = text;
+    this.deps.log(`< ${text}`);
+    const f = this.deps.faults.onCommand(text);
+    for (const urc of this.deps.urcsBeforeAnswer(text)) this.send(frameUrc(urc));
+    if (f.unplug && f.unplug.afterBytes === undefined) throw new UnplugRequested(text);
+    if (f.stall) {
+      this.deps.log(`  (stall fault: no answer to ${text})`);
+      return;
+    }
+    let reply: Reply;
+    if (f.error) {
+      await this.delay(this.latency.simpleMs);
+      reply = f.error.cme === undefined ? error() : cme(f.error.cme);
+    } else {
+      this.unplugAfter = f.unplug?.afterBytes;
+      const cmd = parseAtLine(text);
+      const handler = cmd ? commandTable.get(cmd.name) : undefined;
+      reply = cmd && handler ? await handler(cmd, this) : error();
+      // An unplug fault on a command without a data phase fires before its answer.
+      if (this.unplugAfter !== undefined) throw new UnplugRequested(text);
+    }
+    const final = finalLine(reply.final, this.settings.cmee);
+    this.deps.log(`> ${[...reply.info, final ?? '(no answer)'].join(' | ')}`);
+    this.send(frameReply(reply.info, final));
+  }
+
+  async receiveData(size: number, idleMs: number, ackEvery: number | null): Promise<DataPhase> {
+    const uf = this.deps.faults.onUpload();
+    const unplugAfter = this.unplugAfter;
+    this.unplugAfter = undefined;
+    const out = new Uint8Array(size);
+    let stored = 0;
+    let onWire = 0;
+    let timedOut = false;
+    const checkUnplug = () => {
+      if (unplugAfter !== undefined && onWire >= unplugAfter)
+        throw new UnplugRequested(this.currentLine);
+    };
+    checkUnplug();
+    while (stored < size) {
+      const dropPending = uf.drop !== undefined && onWire <= uf.drop.offset;
+      let chunk: Uint8Array;
+      try {
+        chunk = await this.deps.input.read(
+          size - stored + (dropPending ? 1 : 0),
+          idleMs,
+          this.signal,
+        );
+      } catch (e) {
+        if (!(e instanceof TransportTimeoutError)) throw e;
+        timedOut = true;
+        break;
+      }
+      for (let i = 0; i < chunk.length; i++) {
+        if (stored === size) {
+          this.deps.input.unread(chunk.subarray(i));
+          break;
+        }
+        checkUnplug();
+        let b = chunk[i];
+        const offset = onWire++;
+        if (uf.drop && offset === uf.drop.offset) continue;
+        if (uf.corrupt && offset === uf.corrupt.offset) b ^= uf.corrupt.mask;
+        out[stored++] = b;
+        if (ackEvery !== null && stored % ackEvery === 0) this.send(ackByte);
+      }
+    }
+    checkUnplug();
+    if (timedOut)
+      this.deps.log(`  (data phase idle for ${idleMs} ms after ${stored} of ${size} bytes)`);
+    return { data: out.subarray(0, stored), timedOut };
+  }
+}

@@ -1,0 +1,288 @@
+import { SerialTransport } from '../../main/transport/serial-transport.ts';
+import { effectiveSsl } from './commands/ssl.ts';
+import type { ModuleConfig } from './context.ts';
+import { FaultBook, validateFaults } from './faults.ts';
+import { defaultLatencyProfile } from './latency.ts';
+import { byteTimeMs, LinePacer } from './line-pacer.ts';
+import { modelTraits, type ModelTraits } from './models.ts';
+import { frameUrc } from './reply.ts';
+import { ModemSession, UnplugRequested } from './session.ts';
+import { sleep } from './sleep.ts';
+import { emptyModemState, loadModemStateIfPresent } from './state-file.ts';
+import { ModemStore } from './store.ts';
+import {
+  ModemSimError,
+  type ModemLatencyProfile,
+  type ModemModel,
+  type ModemSimOptions,
+  type ModemSimStats,
+  type ModemStorage,
+} from './types.ts';
+import { WireInput } from './wire-input.ts';
+
+/** Options for a URC held back until a matching command arrives. */
+export interface UrcTiming {
+  /**
+   * Case-insensitive command prefix: the URC goes out after that command's echo and before
+   * its answer (a URC "mid-answer-wait"). Omitted: sent at once, between answers.
+   */
+  beforeAnswerTo?: string;
+}
+
+const defaultUfsCapacity = 14_483_456;
+const defaultRamCapacity = 1 << 20;
+
+/**
+ * A Quectel module (EC25, BG96 or M66) on the device end of a PTY pair: paced at the
+ * baud rate, with persistent storage in a JSON state file and deterministic faults.
+ *
+ * Timing model, for benchmarks: every byte costs 10/baud s on the wire each way
+ * (`wireTimeMs`), the simulator acts on input only after its wire time, and each command
+ * adds its profile latency × latencyScale. For a host that waits for each answer before
+ * sending more, a run cannot be faster than `lowerBoundMs(stats(), baud)`.
+ */
+export class ModemSimulator {
+  readonly model: ModemModel;
+  private readonly traits: ModelTraits;
+  private readonly faults: FaultBook;
+  private readonly latency: Readonly<ModemLatencyProfile>;
+  private readonly latencyScale: number;
+  private readonly log: (line: string) => void;
+  private readonly receivedChunks: Uint8Array[] = [];
+  private pendingUrcs: { prefix: string; line: string }[] = [];
+  private bytesIn = 0;
+  private bytesOutDone = 0;
+  private modelledLatencyMs = 0;
+  private commands = 0;
+  private pacer: LinePacer;
+  private input: WireInput;
+  private session: ModemSession | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private abort = new AbortController();
+  private stopped = false;
+  private unplugged = false;
+
+  private constructor(
+    private readonly opts: ModemSimOptions,
+    private transport: SerialTransport,
+    private readonly store: ModemStore,
+    private readonly config: ModuleConfig,
+  ) {
+    this.model = opts.model;
+    this.traits = modelTraits(opts.model);
+    this.faults = new FaultBook(opts.faults ?? [], config.seed);
+    this.latency = { ...defaultLatencyProfile, ...opts.latency };
+    this.latencyScale = opts.latencyScale ?? 1;
+    this.log = opts.log ?? (() => {});
+    this.pacer = this.newPacer();
+    this.input = this.newInput();
+  }
+
+  /** Opens the device end of the PTY, loads or creates the state file, and starts answering. */
+  static async start(opts: ModemSimOptions): Promise<ModemSimulator> {
+    const where = opts.devicePath;
+    if (!(opts.baud > 0)) throw new ModemSimError(where, `invalid baud ${opts.baud}`);
+    if (opts.latencyScale !== undefined && !(opts.latencyScale >= 0))
+      throw new ModemSimError(where, `invalid latencyScale ${opts.latencyScale}`);
+    if (!/^\d{15}$/.test(opts.imei)) throw new ModemSimError(where, 'IMEI must be 15 digits');
+    if (!/^[0-9A-Fa-f]{19,20}$/.test(opts.iccid))
+      throw new ModemSimError(where, 'ICCID must be 19–20 hex digits');
+    const faultProblem = validateFaults(opts.faults ?? []);
+    if (faultProblem) throw new ModemSimError(where, faultProblem);
+    const traits = modelTraits(opts.model);
+    if (!traits) throw new ModemSimError(where, `unknown model ${String(opts.model)}`);
+    const firmware = opts.firmware ?? traits.defaultFirmware;
+
+    const loaded = loadModemStateIfPresent(opts.stateFile);
+    if (loaded && loaded.model !== opts.model)
+      throw new ModemSimError(
+        where,
+        `state file ${opts.stateFile} belongs to a ${loaded.model}, not a ${opts.model}`,
+      );
+    const state = loaded ?? emptyModemState(opts.model, opts.imei, opts.iccid, firmware);
+    Object.assign(state, { imei: opts.imei, iccid: opts.iccid, firmware });
+    state.files.RAM.clear(); // starting is a power-on: RAM: is empty
+    const store = new ModemStore(state, opts.stateFile, {
+      UFS: opts.ufsCapacityBytes ?? defaultUfsCapacity,
+      RAM: opts.ramCapacityBytes ?? defaultRamCapacity,
+      NVRAM: Number.MAX_SAFE_INTEGER,
+    });
+    store.save();
+
+    const transport = await SerialTransport.open({
+      path: opts.devicePath,
+      baudRate: opts.baud,
+      parity: 'none',
+    });
+    const config: ModuleConfig = {
+      model: opts.model,
+      imei: opts.imei,
+      iccid: opts.iccid,
+      firmware,
+      personality: opts.personality ?? 'hardened',
+      seed: opts.seed ?? 1,
+    };
+    const sim = new ModemSimulator(opts, transport, store, config);
+    if (opts.announceOnStart) sim.pacer.send(frameUrc('RDY'));
+    sim.startSession();
+    return sim;
+  }
+
+  /** Milliseconds `bytes` take on an 8N1 line at `baud`. */
+  static wireTimeMs(bytes: number, baud: number): number {
+    return bytes * byteTimeMs(baud);
+  }
+
+  /** The fastest a strictly request/response host could have been: wire time both ways plus modelled latency. */
+  static lowerBoundMs(stats: ModemSimStats, baud: number): number {
+    return (
+      ModemSimulator.wireTimeMs(stats.bytesIn + stats.bytesOut, baud) + stats.modelledLatencyMs
+    );
+  }
+
+  private newPacer(): LinePacer {
+    const transport = this.transport;
+    return new LinePacer(
+      this.opts.baud,
+      async (bytes) => {
+        this.bytesOutDone += bytes.length;
+        await transport.write(bytes);
+      },
+      (e) => this.log(`  (write failed: ${(e as Error).message})`),
+    );
+  }
+
+  private newInput(): WireInput {
+    return new WireInput(this.transport, this.opts.baud, (chunk) => {
+      this.bytesIn += chunk.length;
+      this.receivedChunks.push(chunk);
+    });
+  }
+
+  private startSession(): void {
+    this.abort = new AbortController();
+    const session = new ModemSession({
+      traits: this.traits,
+      config: this.config,
+      store: this.store,
+      latency: this.latency,
+      latencyScale: this.latencyScale,
+      faults: this.faults,
+      pacer: this.pacer,
+      input: this.input,
+      urcsBeforeAnswer: (line) => this.takeUrcsFor(line),
+      account: (ms, n) => {
+        this.modelledLatencyMs += ms;
+        this.commands += n;
+      },
+      log: this.log,
+    });
+    this.session = session;
+    const signal = this.abort.signal;
+    this.running = session.run(signal).catch(async (e: unknown) => {
+      if (signal.aborted) return;
+      if (e instanceof UnplugRequested) {
+        await this.unplug(e.command);
+        return;
+      }
+      // The port went away (the fixture closed the pair): the module is gone too.
+      this.log(`  (session ended: ${(e as Error).message})`);
+    });
+  }
+
+  private takeUrcsFor(line: string): string[] {
+    const upper = line.toUpperCase();
+    const hit = this.pendingUrcs.filter((u) => upper.startsWith(u.prefix));
+    this.pendingUrcs = this.pendingUrcs.filter((u) => !upper.startsWith(u.prefix));
+    return hit.map((u) => u.line);
+  }
+
+  private async unplug(command: string): Promise<void> {
+    this.log(`  (unplug fault on ${command})`);
+    this.unplugged = true;
+    this.pacer.close();
+    await this.transport.close().catch(() => {});
+    if (this.opts.onUnplug) await this.opts.onUnplug();
+  }
+
+  /** Sends an unsolicited result code framed `\r\n<line>\r\n`, now or before a given command's answer. */
+  injectUrc(line: string, timing?: UrcTiming): void {
+    if (timing?.beforeAnswerTo !== undefined)
+      this.pendingUrcs.push({ prefix: timing.beforeAnswerTo.toUpperCase(), line });
+    else this.pacer.send(frameUrc(line));
+  }
+
+  /** Files by storage: 'UFS' | 'RAM' | 'NVRAM' → name → bytes (a copy). */
+  files(storage: ModemStorage): ReadonlyMap<string, Uint8Array> {
+    return new Map([...this.store.state.files[storage]].map(([k, v]) => [k, Uint8Array.from(v)]));
+  }
+
+  /** The effective settings of TLS context `ctx` (defaults for items never set). */
+  sslConfig(ctx: number): Readonly<Record<string, string>> {
+    return effectiveSsl(this.traits, (c, item) => this.store.sslSetting(c, item), ctx);
+  }
+
+  /** Every byte the station sent, in order (for transcript tests). */
+  received(): Uint8Array {
+    return Buffer.concat(this.receivedChunks);
+  }
+
+  stats(): ModemSimStats {
+    return {
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOutDone,
+      modelledLatencyMs: this.modelledLatencyMs,
+      commands: this.commands,
+    };
+  }
+
+  /**
+   * Power loss and restart: output not yet sent and input not yet acted on are lost, RAM:
+   * is emptied, echo returns to on, CMEE and open files reset; UFS, NVRAM and TLS contexts
+   * stay. After the boot time the module sends `RDY`. Reopens the port if an unplug closed it.
+   */
+  async powerCycle(): Promise<void> {
+    if (this.stopped) throw new ModemSimError(this.opts.devicePath, 'power cycle after stop');
+    this.abort.abort(new Error('power cycle'));
+    await this.running;
+    this.pacer.close();
+    this.input.discard();
+    if (this.unplugged || !this.transport.isOpen) {
+      this.transport = await SerialTransport.open({
+        path: this.opts.devicePath,
+        baudRate: this.opts.baud,
+        parity: 'none',
+      }).catch((e: unknown) => {
+        throw new ModemSimError(this.opts.devicePath, 'cannot reopen the port after unplug', {
+          cause: e,
+        });
+      });
+      this.unplugged = false;
+    }
+    this.transport.discardInput();
+    this.pendingUrcs = [];
+    this.store.state.files.RAM.clear();
+    this.store.state.powerCycles++;
+    this.store.save();
+    this.pacer = this.newPacer();
+    this.input = this.newInput();
+    const boot = this.latency.bootMs * this.latencyScale;
+    this.modelledLatencyMs += boot;
+    await sleep(boot);
+    this.pacer.send(frameUrc('RDY'));
+    this.startSession();
+    await this.pacer.idle();
+  }
+
+  /** Stops answering, closes the port and writes the state file a last time. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort(new Error('simulator stopped'));
+    await this.running;
+    this.pacer.close();
+    await this.pacer.idle();
+    this.store.save();
+    await this.transport.close().catch(() => {});
+  }
+}
