@@ -1,0 +1,197 @@
+import type { HardwareIds } from '../certs/hardware-ids.ts';
+import type { CaRecord, LedgerRecord, StationRecord } from './records.ts';
+
+/** Where one provisioning attempt (an intent and what closed it) stands. */
+export type AttemptStatus = 'open-intent' | 'committed' | 'aborted' | 'revoked';
+
+/** One provisioning attempt: an intent record and the records that closed or revoked it. */
+export interface DeviceAttempt {
+  deviceId: string;
+  hardwareIds: HardwareIds;
+  batch: string;
+  status: AttemptStatus;
+  intentIndex: number;
+  commitIndex?: number;
+  abortIndex?: number;
+  revokeIndex?: number;
+}
+
+export type HardwareIdField = keyof HardwareIds;
+
+/** A hardware ID lookup result: the latest attempt holding the ID, and which fields matched. */
+export interface HardwareIdMatch {
+  attempt: DeviceAttempt;
+  matchedOn: HardwareIdField[];
+}
+
+/** A record that contradicts the ledger so far (e.g. a commit for an unknown intent). */
+export class LedgerConsistencyError extends Error {
+  override name = 'LedgerConsistencyError';
+  constructor(
+    readonly index: number,
+    readonly recordType: string,
+    reason: string,
+  ) {
+    super(`record ${index} (${recordType}): ${reason}`);
+  }
+}
+
+/**
+ * The ledger's meaning, rebuilt record by record: attempts and their status, and the
+ * in-memory indexes the station queries (hardware ID, device ID, batch, open intents).
+ * Indexes live in memory and are rebuilt on open — a million records take seconds to
+ * scan, and a sidecar index would be one more file that can disagree with the log.
+ */
+export class LedgerState {
+  private readonly attempts = new Map<number, DeviceAttempt>();
+  private readonly commitToIntent = new Map<number, number>();
+  private readonly open = new Set<number>();
+  private readonly byDevice = new Map<string, number[]>();
+  private readonly byBatch = new Map<string, number[]>();
+  private readonly byHardware: Record<HardwareIdField, Map<string, number>> = {
+    imei: new Map(),
+    iccid: new Map(),
+    mcuUid: new Map(),
+  };
+  /** The newest `station` record, if any. */
+  station: StationRecord | undefined;
+  /** The newest `ca` record, if any. */
+  ca: CaRecord | undefined;
+  size = 0;
+
+  /** Throws LedgerConsistencyError if `record` cannot be the next record. */
+  check(record: LedgerRecord, index: number = this.size): void {
+    const fail = (why: string) => {
+      throw new LedgerConsistencyError(index, record.type, why);
+    };
+    if (index === 0 && record.type !== 'station') fail('the first record must be a station record');
+    switch (record.type) {
+      case 'commit':
+      case 'abort': {
+        const a = this.attempts.get(record.intentIndex);
+        if (!a) return fail(`intentIndex ${record.intentIndex} is not an intent`);
+        if (a.status !== 'open-intent')
+          fail(`intent ${record.intentIndex} is already closed (${a.status})`);
+        if (a.deviceId !== record.deviceId)
+          fail(`device ${record.deviceId} does not match intent ${record.intentIndex}`);
+        if (record.type === 'commit') {
+          const ids = record.hardwareIds;
+          if (
+            ids.imei !== a.hardwareIds.imei ||
+            ids.iccid !== a.hardwareIds.iccid ||
+            ids.mcuUid !== a.hardwareIds.mcuUid
+          )
+            fail(`hardware IDs differ from intent ${record.intentIndex}`);
+        }
+        return;
+      }
+      case 'revoke': {
+        const intent = this.commitToIntent.get(record.commitIndex);
+        const a = intent === undefined ? undefined : this.attempts.get(intent);
+        if (!a) return fail(`commitIndex ${record.commitIndex} is not a commit`);
+        if (a.status === 'revoked') fail(`commit ${record.commitIndex} is already revoked`);
+        if (a.deviceId !== record.deviceId)
+          fail(`device ${record.deviceId} does not match commit ${record.commitIndex}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Checks and applies the record at index `size`. */
+  apply(record: LedgerRecord): void {
+    const index = this.size;
+    this.check(record, index);
+    switch (record.type) {
+      case 'station':
+        this.station = record;
+        break;
+      case 'ca':
+        this.ca = record;
+        break;
+      case 'intent': {
+        const a: DeviceAttempt = {
+          deviceId: record.deviceId,
+          hardwareIds: record.hardwareIds,
+          batch: record.batch,
+          status: 'open-intent',
+          intentIndex: index,
+        };
+        this.attempts.set(index, a);
+        this.open.add(index);
+        push(this.byDevice, record.deviceId, index);
+        push(this.byBatch, record.batch, index);
+        for (const f of ['imei', 'iccid', 'mcuUid'] as const)
+          this.byHardware[f].set(record.hardwareIds[f], index);
+        break;
+      }
+      case 'commit':
+      case 'abort': {
+        const a = this.attempts.get(record.intentIndex)!;
+        this.open.delete(record.intentIndex);
+        if (record.type === 'commit') {
+          a.status = 'committed';
+          a.commitIndex = index;
+          this.commitToIntent.set(index, record.intentIndex);
+        } else {
+          a.status = 'aborted';
+          a.abortIndex = index;
+        }
+        break;
+      }
+      case 'revoke': {
+        const a = this.attempts.get(this.commitToIntent.get(record.commitIndex)!)!;
+        a.status = 'revoked';
+        a.revokeIndex = index;
+        break;
+      }
+    }
+    this.size++;
+  }
+
+  /**
+   * The latest attempt holding each given hardware ID (deduplicated). A duplicate check
+   * refuses when any of them is committed or still an open intent.
+   */
+  findByHardwareId(ids: Partial<HardwareIds>): HardwareIdMatch[] {
+    const out = new Map<number, HardwareIdMatch>();
+    for (const f of ['imei', 'iccid', 'mcuUid'] as const) {
+      const v = ids[f];
+      if (v === undefined) continue;
+      const idx = this.byHardware[f].get(v);
+      if (idx === undefined) continue;
+      const m = out.get(idx) ?? { attempt: { ...this.attempts.get(idx)! }, matchedOn: [] };
+      m.matchedOn.push(f);
+      out.set(idx, m);
+    }
+    return [...out.values()].sort((a, b) => a.attempt.intentIndex - b.attempt.intentIndex);
+  }
+
+  /** Every attempt for a device ID, oldest first. */
+  findByDeviceId(deviceId: string): DeviceAttempt[] {
+    return (this.byDevice.get(deviceId) ?? []).map((i) => ({ ...this.attempts.get(i)! }));
+  }
+
+  /** Every attempt in a batch, oldest first. */
+  findByBatch(batch: string): DeviceAttempt[] {
+    return (this.byBatch.get(batch) ?? []).map((i) => ({ ...this.attempts.get(i)! }));
+  }
+
+  /** Intents not yet closed by a commit or abort (what crash recovery must close). */
+  openIntents(): DeviceAttempt[] {
+    return [...this.open].sort((a, b) => a - b).map((i) => ({ ...this.attempts.get(i)! }));
+  }
+
+  /** The attempt opened by the intent at `intentIndex`. */
+  attempt(intentIndex: number): DeviceAttempt | undefined {
+    const a = this.attempts.get(intentIndex);
+    return a && { ...a };
+  }
+}
+
+function push(map: Map<string, number[]>, key: string, v: number): void {
+  const list = map.get(key);
+  if (list) list.push(v);
+  else map.set(key, [v]);
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  NonCanonicalError,
+  canonicalDecode,
+  canonicalEncode,
+  canonicalString,
+} from '../../ledger/canonical.ts';
+import { RecordFormatError, buildRecord, decodeRecord } from '../../ledger/records.ts';
+import { intentFor } from './helpers.ts';
+
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+
+describe('canonical JSON', () => {
+  it('sorts keys by UTF-16 code units, drops no member, and writes no whitespace', () => {
+    assert.equal(
+      canonicalString({ b: 1, a: [true, null, 'x'], é: 'é', A: { z: 0, y: -3 } }),
+      '{"A":{"y":-3,"z":0},"a":[true,null,"x"],"b":1,"é":"é"}',
+    );
+    assert.equal(
+      canonicalString({ '\u20ac': 1, '\ud83d\ude00': 2, '\ufb33': 3 }),
+      '{"\u20ac":1,"\ud83d\ude00":2,"\ufb33":3}',
+    );
+  });
+
+  it('refuses floats, unsafe integers and values JSON cannot hold', () => {
+    for (const v of [1.5, 2 ** 53, -0, NaN, Infinity, () => 1, 10n])
+      assert.throws(() => canonicalEncode({ v }), NonCanonicalError);
+  });
+
+  it('decodes only the canonical spelling', () => {
+    assert.deepEqual(canonicalDecode(bytes('{"a":1,"b":"x"}')), { a: 1, b: 'x' });
+    for (const text of [
+      '{"b":1,"a":1}',
+      '{"a": 1}',
+      '{"a":1}\n',
+      '{"a":1,"a":1}',
+      '{"a":1.0}',
+      '{"a":1e2}',
+      '{"a":"\\u0041"}',
+      '\ufeff{"a":1}',
+      '{"a":01}',
+    ])
+      assert.throws(() => canonicalDecode(bytes(text)), NonCanonicalError, text);
+    assert.throws(() => canonicalDecode(new Uint8Array([0x22, 0xff, 0x22])), /UTF-8/);
+  });
+
+  it('round-trips any integer/string/bool JSON value byte for byte', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.maxSafeInteger(),
+        fc.string({ unit: 'binary' }),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.string(), tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, (v) => {
+        const enc = canonicalEncode(v);
+        assert.deepEqual(canonicalEncode(canonicalDecode(enc)), enc);
+      }),
+    );
+  });
+});
+
+describe('ledger records', () => {
+  it('round-trips a record and refuses unknown fields or reserved types', () => {
+    const { record, bytes: b } = buildRecord(intentFor(1), new Date('2026-01-01T00:00:00Z'));
+    assert.equal(record.time, '2026-01-01T00:00:00.000Z');
+    assert.deepEqual(decodeRecord(b), record);
+    assert.throws(() => buildRecord({ ...intentFor(1), extra: 1 } as never), RecordFormatError);
+    assert.throws(
+      () => decodeRecord(canonicalEncode({ type: 'batch-start', v: 1, time: record.time })),
+      /reserved/,
+    );
+    const text = Buffer.from(b).toString().replace('"v":1', '"v":2');
+    assert.throws(() => decodeRecord(bytes(text)), RecordFormatError);
+  });
+});
