@@ -1,0 +1,621 @@
+import {
+  TransportClosedError,
+  TransportError,
+  TransportTimeoutError,
+  type Transport,
+} from '../transport/transport.ts';
+import {
+  ModemClosedError,
+  ModemCommandError,
+  ModemError,
+  ModemLineOverflowError,
+  ModemProtocolError,
+  ModemResyncError,
+  ModemTimeoutError,
+  type ModemErrorContext,
+} from './errors.ts';
+import { classifyLine, parseFinal, type LineClass } from './line-classifier.ts';
+import { AtLineSplitter, type AtToken, type NextOptions } from './line-splitter.ts';
+
+/** A command that ended with a success final result. */
+export interface AtResponse {
+  readonly command: string;
+  /** Information lines in order; echo, URCs, CONNECT and the final result removed. */
+  readonly lines: readonly string[];
+  /** The final result (`OK`, or e.g. `SEND OK`). */
+  readonly final: string;
+  /** Bytes of a data phase (`CONNECT <n>` then n raw bytes), when one was requested. */
+  readonly data?: Uint8Array;
+}
+
+/** One log record. Data-phase bytes are never logged, only their count. */
+export interface AtLogEntry {
+  readonly dir: 'tx' | 'rx' | 'urc' | 'event';
+  readonly text: string;
+}
+export type AtLog = (entry: AtLogEntry) => void;
+
+export interface AtEngineOptions {
+  log?: AtLog;
+  /** Per-command answer timeout when a call gives none. Default 5000 ms. */
+  defaultTimeoutMs?: number;
+  /** Longest accepted line; longer ones fail the command and resync. Default 4096. */
+  maxLineLength?: number;
+  /** Fixture slot, quoted in every error. */
+  slot?: string | number;
+  /** `AT` attempts in a resync. Default 8. */
+  resyncAttempts?: number;
+  /** Wait for `OK` per resync attempt. Default 1000 ms. */
+  resyncAttemptMs?: number;
+}
+
+export interface CommandOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Pipeline step named in errors. */
+  step?: string;
+  /**
+   * Accept a data phase: `CONNECT <n>` (or bare `CONNECT` with `length`) followed by exactly
+   * n raw bytes, returned in `AtResponse.data`. `maxLength` bounds what is accepted.
+   */
+  data?: { length?: number; maxLength?: number };
+  /** Extra final results that mean success (2G `CLOSE OK`). */
+  successFinals?: readonly string[];
+}
+
+export interface SendDataOptions {
+  /** Bound on each wait: for CONNECT or the prompt, for each ack, and for the result. */
+  timeoutMs: number;
+  /** What the module sends before taking data. Default `CONNECT`. */
+  prompt?: 'CONNECT' | '>';
+  /** Wait for one `A` after every `ackEvery` bytes (`AT+QFUPL` ackmode 1 uses 1024). */
+  ackEvery?: number;
+  /** Wait for the result after the last byte (flash write; default `timeoutMs`). */
+  resultTimeoutMs?: number;
+  signal?: AbortSignal;
+  step?: string;
+  onProgress?: (bytesSent: number, bytesTotal: number) => void;
+}
+
+const READ_CHUNK = 4096;
+const IDLE_READ_MS = 1000;
+const QUIET_MS = 100;
+
+class DeadlineExpired extends Error {}
+
+interface Flight {
+  readonly command: string;
+  readonly context: ModemErrorContext & { command: string };
+  readonly successFinals: readonly string[];
+  echoPending: boolean;
+  readonly lines: string[];
+}
+
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+
+/**
+ * Runs AT commands over one Transport: one command in flight, the rest queued in call
+ * order. Separates URCs from answers, drops echo, handles raw data phases, enforces a
+ * timeout on every wait and resyncs (`\r`, then `AT` until `OK`, bounded) after a timeout
+ * or unreadable input. While idle it keeps reading so URCs reach listeners promptly and an
+ * unplug is noticed.
+ */
+export class AtEngine {
+  private readonly splitter: AtLineSplitter;
+  private readonly listeners = new Set<(line: string) => void>();
+  private readonly log: AtLog;
+  private readonly defaultTimeoutMs: number;
+  private readonly resyncAttempts: number;
+  private readonly resyncAttemptMs: number;
+  private readonly closing = new AbortController();
+  private tail: Promise<unknown> = Promise.resolve();
+  private idle: { stop: AbortController; done: Promise<void> } | undefined;
+  private needsResync = false;
+  private closedReason: string | undefined;
+  /** Set once the module echoed a command (echo was on at some point). */
+  echoSeen = false;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: AtEngineOptions = {},
+  ) {
+    this.splitter = new AtLineSplitter(options.maxLineLength ?? 4096);
+    this.log = options.log ?? (() => {});
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
+    this.resyncAttempts = options.resyncAttempts ?? 8;
+    this.resyncAttemptMs = options.resyncAttemptMs ?? 1000;
+    this.startIdle();
+  }
+
+  get port(): string {
+    return this.transport.path;
+  }
+
+  /** False once the port closed or `close()` ran. */
+  get isOpen(): boolean {
+    return this.closedReason === undefined && this.transport.isOpen;
+  }
+
+  /** Sends `cmd` and resolves with its answer; rejects with a typed ModemError. */
+  command(cmd: string, o: CommandOptions = {}): Promise<AtResponse> {
+    return this.exclusive(cmd, o.step, o.signal, (signal, flight) =>
+      this.plainExchange(flight, o.timeoutMs ?? this.defaultTimeoutMs, signal, o.data),
+    );
+  }
+
+  /**
+   * Sends `cmd`, waits for `CONNECT` (or the `>` prompt), writes `data` (pausing for an
+   * `A` after every `ackEvery` bytes), then collects the result lines.
+   */
+  sendData(cmd: string, data: Uint8Array, o: SendDataOptions): Promise<AtResponse> {
+    return this.exclusive(
+      cmd,
+      o.step,
+      o.signal,
+      (signal, flight) => this.dataExchange(flight, data, o, signal),
+      o.prompt === '>' ? ['SEND OK'] : [],
+    );
+  }
+
+  /** Registers a URC listener; returns the function that removes it. */
+  onUrc(listener: (line: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Brings the line back to a known state: `\r`, then `AT` until `OK` (bounded). */
+  resync(signal?: AbortSignal): Promise<void> {
+    return this.exclusive('AT', 'resync', signal, async (s, flight) => {
+      await this.resyncNow(flight.context, s);
+      return { command: 'AT', lines: [], final: 'OK' };
+    }).then(() => undefined);
+  }
+
+  /** Stops the engine and closes the transport; a command in flight fails with ModemClosedError. */
+  async close(): Promise<void> {
+    if (this.closedReason === undefined) this.closedReason = 'engine closed';
+    this.closing.abort(
+      new ModemClosedError({ port: this.port, slot: this.options.slot }, 'engine closed'),
+    );
+    await this.stopIdle();
+    await this.tail.catch(() => {});
+    await this.transport.close().catch(() => {});
+  }
+
+  private exclusive(
+    cmd: string,
+    step: string | undefined,
+    userSignal: AbortSignal | undefined,
+    body: (signal: AbortSignal, flight: Flight) => Promise<AtResponse>,
+    successFinals: readonly string[] = [],
+  ): Promise<AtResponse> {
+    const context = { port: this.port, slot: this.options.slot, step, command: cmd };
+    const run = async (): Promise<AtResponse> => {
+      if (this.closedReason !== undefined || !this.transport.isOpen)
+        throw new ModemClosedError(context, this.closedReason ?? 'port closed');
+      const signal = userSignal
+        ? AbortSignal.any([userSignal, this.closing.signal])
+        : this.closing.signal;
+      signal.throwIfAborted();
+      await this.stopIdle();
+      const flight: Flight = { command: cmd, context, successFinals, echoPending: true, lines: [] };
+      try {
+        if (this.needsResync && step !== 'resync') await this.resyncNow(context, signal);
+        return await body(signal, flight);
+      } catch (e) {
+        const err = this.translate(e, flight);
+        if (this.closedReason === undefined && shouldResync(err) && step !== 'resync') {
+          this.needsResync = true;
+          try {
+            await this.resyncNow(context, signal);
+          } catch (resyncErr) {
+            this.log({
+              dir: 'event',
+              text: `resync after failure did not work: ${(resyncErr as Error).message}`,
+            });
+          }
+        }
+        throw err;
+      } finally {
+        if (this.closedReason === undefined) this.startIdle();
+      }
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+
+  /** Maps transport failures and expired deadlines onto ModemErrors. */
+  private translate(e: unknown, flight: Flight): unknown {
+    const ctx = flight.context;
+    if (
+      e instanceof TransportClosedError ||
+      (e instanceof TransportError && e.code !== 'timeout')
+    ) {
+      this.markClosed(e.message);
+      return new ModemClosedError(ctx, `port closed while waiting (${e.message})`);
+    }
+    if (e instanceof ModemError && !(e instanceof ModemClosedError)) {
+      if (!(e instanceof ModemCommandError)) this.needsResync = true;
+      return e;
+    }
+    if (this.closing.signal.aborted) return this.closing.signal.reason;
+    this.needsResync = true;
+    return e;
+  }
+
+  private markClosed(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    this.log({ dir: 'event', text: `port closed: ${reason}` });
+    void this.transport.close().catch(() => {});
+  }
+
+  private async plainExchange(
+    flight: Flight,
+    timeoutMs: number,
+    signal: AbortSignal,
+    data: CommandOptions['data'],
+  ): Promise<AtResponse> {
+    const deadline = Date.now() + timeoutMs;
+    await this.writeCommand(flight);
+    let payload: Uint8Array | undefined;
+    for (;;) {
+      const cls = await this.nextLine(flight, deadline, timeoutMs, 'answer', signal);
+      if (cls.kind === 'ok')
+        return { command: flight.command, lines: flight.lines, final: cls.text, data: payload };
+      if (cls.kind === 'error') throw commandError(flight, cls);
+      if (cls.kind === 'connect') {
+        const n = cls.length ?? data?.length;
+        if (!data || payload || n === undefined)
+          throw new ModemProtocolError(
+            flight.context,
+            'unexpected',
+            `unexpected CONNECT${cls.length !== undefined ? ' ' + cls.length : ''}`,
+          );
+        if (n > (data.maxLength ?? 1 << 20))
+          throw new ModemProtocolError(
+            flight.context,
+            'malformed',
+            `CONNECT announces ${n} bytes, more than the ${data.maxLength ?? 1 << 20} accepted`,
+          );
+        payload = await this.readRaw(n, deadline, timeoutMs, flight, signal);
+        this.log({ dir: 'event', text: `<${n} data bytes received>` });
+        continue;
+      }
+      if (cls.kind === 'info') flight.lines.push(cls.text);
+    }
+  }
+
+  private async dataExchange(
+    flight: Flight,
+    data: Uint8Array,
+    o: SendDataOptions,
+    signal: AbortSignal,
+  ): Promise<AtResponse> {
+    const prompt = o.prompt ?? 'CONNECT';
+    let deadline = Date.now() + o.timeoutMs;
+    await this.writeCommand(flight);
+    // Phase 1: the module accepts data.
+    for (;;) {
+      const tok = await this.nextToken(deadline, o.timeoutMs, prompt, flight, signal, {
+        prompt: prompt === '>',
+      });
+      if (tok.kind === 'prompt') break;
+      const cls = this.classify(tok, flight);
+      if (cls === undefined) continue;
+      if (cls.kind === 'connect' && prompt === 'CONNECT') break;
+      if (cls.kind === 'error') throw commandError(flight, cls);
+      if (cls.kind === 'ok' || cls.kind === 'connect')
+        throw new ModemProtocolError(
+          flight.context,
+          'unexpected',
+          `got ${cls.kind === 'ok' ? cls.text : 'CONNECT'} instead of ${prompt}`,
+        );
+      if (cls.kind === 'info') flight.lines.push(cls.text);
+    }
+    // Phase 2: the data, paced by acks when asked.
+    const block = o.ackEvery && o.ackEvery > 0 ? o.ackEvery : 1024;
+    for (let off = 0; off < data.length; off += block) {
+      const end = Math.min(off + block, data.length);
+      await this.write(data.subarray(off, end));
+      o.onProgress?.(end, data.length);
+      if (o.ackEvery && end < data.length) {
+        deadline = Date.now() + o.timeoutMs;
+        await this.awaitAck(flight, deadline, o.timeoutMs, signal);
+      }
+    }
+    this.log({ dir: 'event', text: `<${data.length} data bytes sent>` });
+    // Phase 3: the result. Stray acks (a last full block) are ignored.
+    const resultMs = o.resultTimeoutMs ?? o.timeoutMs;
+    deadline = Date.now() + resultMs;
+    for (;;) {
+      const tok = await this.nextToken(deadline, resultMs, 'result', flight, signal, {
+        acks: !!o.ackEvery,
+      });
+      if (tok.kind === 'ack' || tok.kind === 'prompt') continue;
+      const cls = this.classify(tok, flight);
+      if (cls === undefined) continue;
+      if (cls.kind === 'ok')
+        return { command: flight.command, lines: flight.lines, final: cls.text };
+      if (
+        cls.kind === 'error' ||
+        (prompt === '>' && cls.kind === 'info' && cls.text === 'SEND FAIL')
+      )
+        throw commandError(
+          flight,
+          cls.kind === 'error'
+            ? cls
+            : {
+                kind: 'error',
+                text: cls.text,
+                errorKind: 'ERROR',
+                code: undefined,
+                meaning: 'send failed',
+              },
+        );
+      if (cls.kind === 'connect')
+        throw new ModemProtocolError(flight.context, 'unexpected', 'unexpected CONNECT after data');
+      if (cls.kind === 'info') flight.lines.push(cls.text);
+    }
+  }
+
+  private async awaitAck(
+    flight: Flight,
+    deadline: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (;;) {
+      const tok = await this.nextToken(deadline, timeoutMs, 'ack', flight, signal, { acks: true });
+      if (tok.kind === 'ack') return;
+      if (tok.kind === 'prompt') continue;
+      const cls = this.classify(tok, flight);
+      if (cls === undefined) continue;
+      // The module ends an upload early with its result or an error: stop sending.
+      if (cls.kind === 'error') throw commandError(flight, cls);
+      if (cls.kind === 'ok' || cls.kind === 'connect')
+        throw new ModemProtocolError(
+          flight.context,
+          'unexpected',
+          `got ${cls.kind === 'ok' ? cls.text : 'CONNECT'} while waiting for an upload ack` +
+            (flight.lines.length ? ` after ${flight.lines.join(' | ')}` : ''),
+        );
+      if (cls.kind === 'info') flight.lines.push(cls.text);
+    }
+  }
+
+  /** Next line-level meaning; URCs go to listeners and echo is dropped on the way. */
+  private async nextLine(
+    flight: Flight,
+    deadline: number,
+    timeoutMs: number,
+    waitingFor: string,
+    signal: AbortSignal,
+  ): Promise<LineClass> {
+    for (;;) {
+      const tok = await this.nextToken(deadline, timeoutMs, waitingFor, flight, signal, {});
+      const cls = this.classify(tok, flight);
+      if (cls !== undefined) return cls;
+    }
+  }
+
+  /** Classifies a token for the flight; undefined for what was consumed here (echo, URC). */
+  private classify(tok: AtToken, flight: Flight): LineClass | undefined {
+    if (tok.kind === 'overflow')
+      throw new ModemLineOverflowError(flight.context, this.splitter.maxLineLength);
+    if (tok.kind === 'garbage')
+      throw new ModemProtocolError(
+        flight.context,
+        'garbage',
+        `unreadable line from the module: "${tok.text}"`,
+      );
+    if (tok.kind !== 'line') return undefined;
+    const text = tok.text;
+    if (flight.echoPending && text.toUpperCase() === flight.command.toUpperCase()) {
+      flight.echoPending = false;
+      this.echoSeen = true;
+      return undefined;
+    }
+    const cls = classifyLine(text, flight.command, flight.successFinals);
+    this.log({ dir: cls.kind === 'urc' ? 'urc' : 'rx', text });
+    if (cls.kind === 'urc') {
+      this.emitUrc(text);
+      return undefined;
+    }
+    flight.echoPending = false;
+    return cls;
+  }
+
+  private async nextToken(
+    deadline: number,
+    timeoutMs: number,
+    waitingFor: string,
+    flight: Flight,
+    signal: AbortSignal,
+    opts: NextOptions,
+  ): Promise<AtToken> {
+    try {
+      return await this.pull(deadline, signal, opts);
+    } catch (e) {
+      if (e instanceof DeadlineExpired)
+        throw new ModemTimeoutError(flight.context, waitingFor, timeoutMs, flight.lines.slice(-3));
+      throw e;
+    }
+  }
+
+  private async pull(deadline: number, signal: AbortSignal, opts: NextOptions): Promise<AtToken> {
+    for (;;) {
+      const tok = this.splitter.next(opts);
+      if (tok) return tok;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new DeadlineExpired();
+      let chunk: Uint8Array;
+      try {
+        chunk = await this.transport.read(READ_CHUNK, remaining, signal);
+      } catch (e) {
+        if (e instanceof TransportTimeoutError) throw new DeadlineExpired();
+        throw e;
+      }
+      this.splitter.push(chunk);
+    }
+  }
+
+  private async readRaw(
+    n: number,
+    deadline: number,
+    timeoutMs: number,
+    flight: Flight,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> {
+    const head = this.splitter.takeRaw(n);
+    if (head.length === n) return head;
+    const remaining = deadline - Date.now();
+    try {
+      if (remaining <= 0) throw new DeadlineExpired();
+      const rest = await this.transport.readExact(n - head.length, remaining, signal);
+      const out = new Uint8Array(n);
+      out.set(head, 0);
+      out.set(rest, head.length);
+      return out;
+    } catch (e) {
+      if (e instanceof DeadlineExpired || e instanceof TransportTimeoutError)
+        throw new ModemTimeoutError(flight.context, `${n} data bytes`, timeoutMs);
+      throw e;
+    }
+  }
+
+  private async writeCommand(flight: Flight): Promise<void> {
+    this.log({ dir: 'tx', text: flight.command });
+    await this.write(ascii(flight.command + '\r'));
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    await this.transport.write(bytes);
+  }
+
+  private emitUrc(line: string): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(line);
+      } catch (e) {
+        this.log({ dir: 'event', text: `URC listener failed: ${(e as Error).message}` });
+      }
+    }
+  }
+
+  private async resyncNow(context: ModemErrorContext, signal: AbortSignal): Promise<void> {
+    this.log({ dir: 'event', text: 'resync' });
+    this.splitter.reset();
+    this.transport.discardInput();
+    await this.write(ascii('\r'));
+    await this.drainQuiet(QUIET_MS, signal);
+    const flight: Flight = {
+      command: 'AT',
+      context: { ...context, command: 'AT' },
+      successFinals: [],
+      echoPending: true,
+      lines: [],
+    };
+    for (let attempt = 1; attempt <= this.resyncAttempts; attempt++) {
+      await this.writeCommand(flight);
+      const deadline = Date.now() + this.resyncAttemptMs;
+      try {
+        for (;;) {
+          const tok = await this.pull(deadline, signal, {});
+          if (tok.kind !== 'line') continue;
+          const cls = classifyLine(tok.text, 'AT');
+          if (cls.kind === 'urc') this.emitUrc(tok.text);
+          if (cls.kind === 'ok') {
+            // A late answer to the failed command may still be on its way: let it pass.
+            await this.drainQuiet(QUIET_MS, signal);
+            this.needsResync = false;
+            this.log({ dir: 'event', text: `resynced after ${attempt} attempt(s)` });
+            return;
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof DeadlineExpired)) throw e;
+      }
+    }
+    throw new ModemResyncError(context, this.resyncAttempts);
+  }
+
+  /** Reads and drops input until the line has been quiet for `quietMs` (bounded). */
+  private async drainQuiet(quietMs: number, signal: AbortSignal): Promise<void> {
+    const hardStop = Date.now() + Math.max(quietMs * 10, 1000);
+    while (Date.now() < hardStop) {
+      try {
+        const chunk = await this.transport.read(READ_CHUNK, quietMs, signal);
+        this.splitter.push(chunk);
+        for (let t = this.splitter.next(); t; t = this.splitter.next()) {
+          if (t.kind === 'line' && classifyLine(t.text, 'AT').kind === 'urc') this.emitUrc(t.text);
+        }
+      } catch (e) {
+        if (e instanceof TransportTimeoutError) break;
+        throw e;
+      }
+    }
+    this.splitter.reset();
+  }
+
+  private startIdle(): void {
+    if (this.idle || this.closedReason !== undefined) return;
+    const stop = new AbortController();
+    const done = (async () => {
+      while (!stop.signal.aborted) {
+        let chunk: Uint8Array;
+        try {
+          chunk = await this.transport.read(READ_CHUNK, IDLE_READ_MS, stop.signal);
+        } catch (e) {
+          if (stop.signal.aborted || e instanceof TransportTimeoutError) continue;
+          if (e instanceof TransportError) this.markClosed(e.message);
+          return;
+        }
+        this.splitter.push(chunk);
+        this.drainIdle();
+      }
+    })();
+    this.idle = { stop, done };
+  }
+
+  /** With no command in flight every complete line is unsolicited. */
+  private drainIdle(): void {
+    for (let t = this.splitter.next(); t; t = this.splitter.next()) {
+      if (t.kind === 'line' && parseFinal(t.text)) {
+        // A result with no command in flight: the late answer of a failed command.
+        this.log({ dir: 'event', text: `dropped stale result "${t.text}"` });
+      } else if (t.kind === 'line') {
+        this.log({ dir: 'urc', text: t.text });
+        this.emitUrc(t.text);
+      } else if (t.kind === 'garbage' || t.kind === 'overflow') {
+        this.log({ dir: 'event', text: `dropped unreadable input while idle (${t.kind})` });
+      }
+    }
+  }
+
+  private async stopIdle(): Promise<void> {
+    const idle = this.idle;
+    if (!idle) return;
+    this.idle = undefined;
+    idle.stop.abort();
+    await idle.done;
+  }
+}
+
+function commandError(
+  flight: Flight,
+  cls: Extract<LineClass, { kind: 'error' }>,
+): ModemCommandError {
+  return new ModemCommandError(flight.context, cls.text, cls.errorKind, cls.code, cls.meaning);
+}
+
+function shouldResync(err: unknown): boolean {
+  return (
+    err instanceof ModemTimeoutError ||
+    err instanceof ModemProtocolError ||
+    (err instanceof ModemError &&
+      !(err instanceof ModemCommandError) &&
+      !(err instanceof ModemClosedError))
+  );
+}
