@@ -22,10 +22,13 @@ const parity = z.enum(['none', 'even']);
 const baudRate = z.number().int().min(1200).max(4_000_000);
 const timeoutMs = z.number().int().min(100).max(3_600_000);
 
-/** File names on the module; letters, digits, dot, underscore and dash only (Quectel rule of thumb). */
+/** File names on the module, storage prefix included (`UFS:ca.pem`, `NVRAM:CA0`). */
 const moduleFileName = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A-Z a-z 0-9 _ . -');
+  .regex(
+    /^(UFS:|RAM:|NVRAM:)?[A-Za-z0-9_.-]{1,64}$/,
+    'must be an optional UFS:/RAM:/NVRAM: prefix and 1–64 characters of A-Z a-z 0-9 _ . -',
+  );
 
 const serverCa = z.discriminatedUnion('kind', [
   /** A PEM file; a relative path is resolved against the profile file's folder. */
@@ -97,18 +100,15 @@ const certificatesSection = z
   .object({
     validityDays: z.number().int().min(1).max(36500).default(3650),
     sanMode: z.enum(['plain', 'hashed']).default('plain'),
-    /** Salt for sanMode "hashed": hex, at least 16 bytes. */
-    sanSaltHex: z
-      .string()
-      .regex(/^([0-9a-fA-F]{2}){16,64}$/, 'must be 16–64 bytes of hex')
-      .optional(),
+    /** Salt for sanMode "hashed": 16–128 characters, kept secret from the network. */
+    sanSalt: z.string().min(16, 'must be at least 16 characters').max(128).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.sanMode === 'hashed' && !c.sanSaltHex)
+    if (c.sanMode === 'hashed' && !c.sanSalt)
       ctx.addIssue({
         code: 'custom',
-        path: ['sanSaltHex'],
+        path: ['sanSalt'],
         message: 'is required when sanMode is "hashed"',
       });
   });

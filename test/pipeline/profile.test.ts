@@ -98,7 +98,7 @@ test('errors name the field', () => {
       (p) => ((p.mcu as Record<string, unknown>).firmwareRegion = { start: 100, end: 100 }),
       /^mcu\.firmwareRegion\.end: must be greater/,
     ],
-    [(p) => (p.certificates = { sanMode: 'hashed' }), /^certificates\.sanSaltHex: is required/],
+    [(p) => (p.certificates = { sanMode: 'hashed' }), /^certificates\.sanSalt: is required/],
   ];
   for (const [mutate, expected] of cases) {
     const p = minimal();

@@ -1,0 +1,160 @@
+import type { ProductProfile } from '../profile/schema.ts';
+import { HOUR_MS, IssuanceBudget } from './caps.ts';
+import { HardwareClaims } from './duplicates.ts';
+import type { BatchEvent, PipelineEvent, SlotFailure, SlotSuccess } from './events.ts';
+import { StepJournal } from './journal.ts';
+import type { AuditHook, BlobEncoder, BoardConnector, DeviceIssuer, LedgerPort } from './ports.ts';
+import { provisionSlot, type SlotConfig, type SlotOutcome } from './slot.ts';
+
+export interface BatchRunnerOptions {
+  profile: ProductProfile;
+  serverCaPem: string;
+  batch: string;
+  operator: string;
+  /** Explicit re-provision: revoke the old certificates of boards already committed. */
+  reprovision?: boolean;
+  ledger: LedgerPort;
+  issuer: DeviceIssuer;
+  board: BoardConnector;
+  encodeBlob: BlobEncoder;
+  /** Folder for the crash step journal (inside the station directory). */
+  journalDir: string;
+  audit?: AuditHook;
+  onEvent?: (event: PipelineEvent) => void;
+}
+
+export interface BatchResult {
+  batch: string;
+  passed: SlotSuccess[];
+  failed: SlotFailure[];
+  recovered: Array<Extract<BatchEvent, { type: 'recovered' }>>;
+  elapsedMs: number;
+}
+
+/**
+ * Drives many slots at once on one event loop (the line is wire-bound; key generation and
+ * signing take milliseconds). Owns what slots share: the issuance budget (caps counted
+ * from the ledger), the in-flight hardware ID claims and the crash journal. On open it
+ * closes the intents a crashed run left behind, so those boards provision normally.
+ */
+export class BatchRunner {
+  private readonly claims = new HardwareClaims();
+  private readonly journal: StepJournal;
+  private recovered: Array<Extract<BatchEvent, { type: 'recovered' }>> = [];
+
+  private constructor(
+    private readonly opts: BatchRunnerOptions,
+    private readonly budget: IssuanceBudget,
+  ) {
+    this.journal = new StepJournal(opts.journalDir);
+  }
+
+  /** Recovers orphaned intents, then seeds the caps from the ledger's intents. */
+  static async open(opts: BatchRunnerOptions): Promise<BatchRunner> {
+    const journal = new StepJournal(opts.journalDir);
+    const recovered = await recoverOrphanedIntents(opts.ledger, journal, opts.onEvent);
+    const budget = new IssuanceBudget(
+      opts.profile.caps,
+      await opts.ledger.issuanceEntries(opts.batch, Date.now() - HOUR_MS),
+    );
+    const runner = new BatchRunner(opts, budget);
+    runner.recovered = recovered;
+    return runner;
+  }
+
+  get batch(): string {
+    return this.opts.batch;
+  }
+
+  /** Provisions one slot (also used to re-run a failed slot). Never throws. */
+  runSlot(config: SlotConfig, signal: AbortSignal): Promise<SlotOutcome> {
+    const emit = this.opts.onEvent ?? (() => {});
+    return provisionSlot(
+      config,
+      {
+        profile: this.opts.profile,
+        serverCaPem: this.opts.serverCaPem,
+        batch: this.opts.batch,
+        operator: this.opts.operator,
+        reprovision: this.opts.reprovision ?? false,
+        ledger: this.opts.ledger,
+        issuer: this.opts.issuer,
+        board: this.opts.board,
+        encodeBlob: this.opts.encodeBlob,
+        budget: this.budget,
+        claims: this.claims,
+        journal: this.journal,
+        ...(this.opts.audit ? { audit: this.opts.audit } : {}),
+        emit,
+      },
+      signal,
+    );
+  }
+
+  /** Runs every slot concurrently and waits for all of them. */
+  async run(slots: readonly SlotConfig[], signal: AbortSignal): Promise<BatchResult> {
+    const started = Date.now();
+    const names = slots.map((s) => s.slot);
+    if (new Set(names).size !== names.length)
+      throw new Error(`slot names must be unique, got ${names.join(', ')}`);
+    const emit = this.opts.onEvent ?? (() => {});
+    emit({
+      type: 'batch-start',
+      batch: this.opts.batch,
+      slots: names,
+      profile: this.opts.profile.name,
+    });
+    const outcomes = await Promise.all(slots.map((s) => this.runSlot(s, signal)));
+    const passed = outcomes.flatMap((o) => (o.ok ? [o.result] : []));
+    const failed = outcomes.flatMap((o) => (o.ok ? [] : [o.failure]));
+    const elapsedMs = Date.now() - started;
+    emit({
+      type: 'batch-end',
+      batch: this.opts.batch,
+      passed: passed.length,
+      failed: failed.length,
+      elapsedMs,
+    });
+    const recovered = this.recovered;
+    this.recovered = [];
+    return { batch: this.opts.batch, passed, failed, recovered, elapsedMs };
+  }
+}
+
+/**
+ * Closes every intent that has neither commit nor abort with an abort record "station
+ * crashed during <step>" listing its serials (so the export's CRL revokes them). Must run
+ * before any slot starts: then every open intent is a dead run's.
+ */
+export async function recoverOrphanedIntents(
+  ledger: LedgerPort,
+  journal: StepJournal,
+  onEvent?: (event: PipelineEvent) => void,
+): Promise<Array<Extract<BatchEvent, { type: 'recovered' }>>> {
+  const out: Array<Extract<BatchEvent, { type: 'recovered' }>> = [];
+  for (const { index, record } of await ledger.openIntents()) {
+    // Reads the journal before writing so the reason names the step the dead run was in.
+    const step = (await journal.lastStep(index)) ?? 'an unknown step';
+    const serials = [record.certificates.modem.serialHex, record.certificates.mcu.serialHex];
+    const { index: abortIndex } = await ledger.append({
+      type: 'abort',
+      intentIndex: index,
+      deviceId: record.deviceId,
+      step: step === 'an unknown step' ? 'recovery' : step,
+      reason: `station crashed during ${step} (intent #${index}, slot ${record.slot}, batch ${record.batch}); closed on restart`,
+      revokeSerialsHex: serials,
+    });
+    await journal.forget(index);
+    const ev = {
+      type: 'recovered' as const,
+      intentIndex: index,
+      abortIndex,
+      deviceId: record.deviceId,
+      crashedDuring: step,
+      revokedSerials: serials,
+    };
+    out.push(ev);
+    onEvent?.(ev);
+  }
+  return out;
+}

@@ -1,0 +1,534 @@
+import {
+  deriveDeviceId,
+  normalizeHardwareIds,
+  type HardwareIds,
+} from '../../certs/hardware-ids.ts';
+import type { ProductProfile } from '../profile/schema.ts';
+import type { IssuanceBudget } from './caps.ts';
+import { checkDuplicate, type HardwareClaims } from './duplicates.ts';
+import { SlotTimeoutError, StepRefusedError, describeFailure } from './errors.ts';
+import type { SlotEvent, SlotFailure, SlotIdentity, SlotSuccess } from './events.ts';
+import type { StepJournal } from './journal.ts';
+import type {
+  AuditHook,
+  BlobEncoder,
+  BoardConnector,
+  BoardMcu,
+  BoardModem,
+  DeviceIssuer,
+  FindingLike,
+  IssuedDevice,
+  LedgerPort,
+  PlannedDevice,
+  StepProgress,
+} from './ports.ts';
+import { SlotStateMachine, totalPercent, type ProvisionStep } from './state-machine.ts';
+
+/** One fixture position: a modem port and an MCU port. */
+export interface SlotConfig {
+  slot: string;
+  modemPort: string;
+  mcuPort: string;
+}
+
+/** Everything a slot run shares with the other slots of its batch. */
+export interface SlotEnvironment {
+  profile: ProductProfile;
+  /** PEM (LF) of the server CA the modem must trust. */
+  serverCaPem: string;
+  batch: string;
+  operator: string;
+  reprovision: boolean;
+  ledger: LedgerPort;
+  issuer: DeviceIssuer;
+  board: BoardConnector;
+  encodeBlob: BlobEncoder;
+  budget: IssuanceBudget;
+  claims: HardwareClaims;
+  journal: StepJournal;
+  /** Hook for the later audit step; absent or policy 'off' skips it. */
+  audit?: AuditHook;
+  emit: (event: SlotEvent) => void;
+}
+
+export type SlotOutcome = { ok: true; result: SlotSuccess } | { ok: false; failure: SlotFailure };
+
+/**
+ * Provisions the board on one slot: identify → duplicate check → intent → issue → modem
+ * write → audit → MCU write → read-out protection → commit → zeroize. Never throws: every
+ * failure ends as a SlotFailure, with an abort record (and the serials to revoke) once an
+ * intent exists. Ports are closed and key material wiped on every path.
+ */
+export async function provisionSlot(
+  config: SlotConfig,
+  env: SlotEnvironment,
+  signal: AbortSignal,
+): Promise<SlotOutcome> {
+  const run = new SlotRun(config, env, signal);
+  return run.execute();
+}
+
+class SlotRun {
+  private readonly started = Date.now();
+  private readonly machine: SlotStateMachine;
+  private readonly slotSignal: AbortSignal;
+  private readonly slotTimer: { signal: AbortSignal; clear: () => void };
+  private modem: BoardModem | undefined;
+  private mcu: BoardMcu | undefined;
+  private plan: PlannedDevice | undefined;
+  private issued: IssuedDevice | undefined;
+  private blob: Uint8Array | undefined;
+  private intentIndex: number | undefined;
+  private claimed = false;
+
+  constructor(
+    private readonly config: SlotConfig,
+    private readonly env: SlotEnvironment,
+    signal: AbortSignal,
+  ) {
+    this.slotTimer = timeoutSignal(
+      env.profile.timeouts.slotMs,
+      () => new SlotTimeoutError(config.slot, this.machine.step, env.profile.timeouts.slotMs),
+    );
+    this.slotSignal = AbortSignal.any([signal, this.slotTimer.signal]);
+    this.machine = new SlotStateMachine(config.slot, (from, to) => {
+      this.env.emit({ type: 'state', slot: config.slot, from, to, elapsedMs: this.elapsed() });
+      if (this.intentIndex !== undefined && to !== 'passed' && to !== 'failed')
+        void this.env.journal
+          .record(this.intentIndex, to === 'aborting' ? (this.machine.step ?? to) : to)
+          .catch(() => {});
+    });
+  }
+
+  private get slot(): string {
+    return this.config.slot;
+  }
+
+  private elapsed(): number {
+    return Date.now() - this.started;
+  }
+
+  async execute(): Promise<SlotOutcome> {
+    try {
+      const result = await this.provision();
+      return { ok: true, result };
+    } catch (e) {
+      return { ok: false, failure: await this.fail(e) };
+    } finally {
+      this.slotTimer.clear();
+      this.wipe();
+      if (this.claimed) this.env.claims.release(this.slot);
+      await this.closePorts();
+    }
+  }
+
+  private async provision(): Promise<SlotSuccess> {
+    const { profile } = this.env;
+
+    // Identify: modem over AT, MCU over the bootloader.
+    this.enter('identify');
+    const identity = await this.step('identify', profile.timeouts.identifyMs, (s) =>
+      this.identify(s),
+    );
+    const ids: HardwareIds = {
+      imei: identity.imei,
+      iccid: identity.iccid,
+      mcuUid: identity.mcuUid,
+    };
+    this.env.emit({ type: 'identified', slot: this.slot, identity, elapsedMs: this.elapsed() });
+
+    // Duplicate check (and the explicit re-provision's revoke records).
+    this.enter('duplicate-check');
+    const revokeIndex = await this.step('duplicate-check', profile.timeouts.identifyMs, () =>
+      this.duplicateCheck(ids, identity.deviceId),
+    );
+
+    // Intent: caps first, then plan (keys + TBS), then the durable intent record.
+    this.enter('intent');
+    await this.step('intent', profile.timeouts.identifyMs, () =>
+      this.intent(ids, identity.deviceId),
+    );
+
+    this.enter('issue');
+    const issued = await this.step('issue', profile.timeouts.identifyMs, async () => {
+      this.issued = await this.env.issuer.sign(this.plan!);
+      return this.issued;
+    });
+
+    this.enter('modem-write');
+    await this.step('modem-write', profile.timeouts.modemWriteMs, (s) =>
+      this.modem!.writeTlsCredentials(
+        {
+          caCertPem: this.env.serverCaPem,
+          clientCertPem: issued.modem.certificatePem,
+          clientKeyPem: issued.modem.privateKeyPem,
+        },
+        { onProgress: (p) => this.progress('modem-write', p), signal: s },
+      ),
+    );
+
+    this.enter('audit');
+    const audit = await this.step('audit', profile.timeouts.modemWriteMs, (s) => this.runAudit(s));
+
+    this.enter('mcu-write');
+    await this.step('mcu-write', profile.timeouts.mcuWriteMs, (s) => {
+      this.blob = this.env.encodeBlob({
+        deviceId: identity.deviceId,
+        mcuUid: identity.mcuUid,
+        mcuPrivateKey: issued.mcu.privateKeyScalar,
+        mcuCertificateDer: issued.mcu.certificateDer,
+        serverPublicKey: Buffer.from(profile.endToEnd.serverPublicKeyHex, 'hex'),
+        modemCertSha256: Buffer.from(issued.modem.fingerprintSha256Hex, 'hex'),
+      });
+      return this.mcu!.writeCredentials(this.blob, {
+        onProgress: (p) => this.progress('mcu-write', p),
+        signal: s,
+      });
+    });
+
+    if (profile.mcu.readoutProtection) {
+      this.enter('readout-protect');
+      await this.step('readout-protect', profile.timeouts.mcuWriteMs, (s) =>
+        this.mcu!.readoutProtect(s),
+      );
+    }
+
+    this.enter('commit');
+    const commitIndex = await this.step('commit', profile.timeouts.identifyMs, async () => {
+      const { index } = await this.env.ledger.append({
+        type: 'commit',
+        intentIndex: this.intentIndex!,
+        deviceId: identity.deviceId,
+        hardwareIds: ids,
+        modem: { model: identity.modemModel, firmware: identity.modemFirmware },
+        certificates: {
+          modem: certEntry(issued.modem),
+          mcu: certEntry(issued.mcu),
+        },
+        batch: this.env.batch,
+        slot: this.slot,
+        profile: profile.name,
+        operator: this.env.operator,
+        ...(audit ? { findings: audit.findings } : {}),
+        ...(audit?.modemKeyReadable !== undefined
+          ? { modemKeyReadable: audit.modemKeyReadable }
+          : {}),
+      });
+      return index;
+    });
+    const intentIndex = this.intentIndex!;
+    this.intentIndex = undefined; // committed: nothing left to abort
+    await this.env.journal.forget(intentIndex).catch(() => {});
+
+    this.enter('zeroize');
+    this.wipe();
+    this.progress('zeroize', {
+      fraction: 1,
+      message: 'private keys wiped from station memory',
+    });
+    this.machine.to('passed');
+
+    const result: SlotSuccess = {
+      slot: this.slot,
+      identity,
+      commitIndex,
+      intentIndex,
+      modemCertFingerprintSha256Hex: issued.modem.fingerprintSha256Hex,
+      mcuCertFingerprintSha256Hex: issued.mcu.fingerprintSha256Hex,
+      modemSerialHex: issued.modem.serialHex,
+      mcuSerialHex: issued.mcu.serialHex,
+      ...(revokeIndex !== undefined ? { revokeIndex } : {}),
+      elapsedMs: this.elapsed(),
+    };
+    this.env.emit({ type: 'pass', slot: this.slot, result });
+    return result;
+  }
+
+  private async identify(signal: AbortSignal): Promise<SlotIdentity> {
+    const { profile, board } = this.env;
+    const opts = { slot: this.slot, signal, log: (m: string) => this.log('info', m) };
+    this.progress('identify', {
+      fraction: 0,
+      message: `opening modem ${this.config.modemPort}`,
+    });
+    this.modem = await board.openModem(this.config.modemPort, opts);
+    const m = this.modem.identity;
+    const expected = profile.modem.expectedModels;
+    if (expected && expected.length > 0 && !expected.includes(m.model))
+      throw new StepRefusedError(
+        'identify',
+        'wrong-model',
+        `modem is ${m.model}, profile ${profile.name} expects ${expected.join(' or ')}`,
+        m.model,
+      );
+    this.progress('identify', {
+      fraction: 0.5,
+      message: `syncing MCU bootloader ${this.config.mcuPort}`,
+    });
+    this.mcu = await board.openMcu(this.config.mcuPort, opts);
+    if (this.mcu.family !== profile.mcu.family)
+      throw new StepRefusedError(
+        'identify',
+        'wrong-mcu',
+        `MCU is STM32${this.mcu.family}, profile ${profile.name} expects STM32${profile.mcu.family}`,
+        this.mcu.family,
+      );
+    const ids = normalizeHardwareIds({ imei: m.imei, iccid: m.iccid, mcuUid: this.mcu.mcuUid });
+    this.progress('identify', {
+      fraction: 1,
+      message: `IMEI ${ids.imei} ICCID ${ids.iccid} UID ${ids.mcuUid}`,
+    });
+    return {
+      deviceId: deriveDeviceId(ids),
+      ...ids,
+      modemModel: m.model,
+      modemFirmware: m.firmware,
+      mcuFamily: this.mcu.family,
+    };
+  }
+
+  /** Returns the index of the last revoke record written for an explicit re-provision. */
+  private async duplicateCheck(ids: HardwareIds, deviceId: string): Promise<number | undefined> {
+    const { claims, ledger } = this.env;
+    // Claim synchronously before any await so a second slot holding the same board sees it.
+    const others = claims.othersThan(this.slot);
+    const pre = checkDuplicate(ids, [], others, false);
+    if (pre.action === 'refuse')
+      throw new StepRefusedError('duplicate-check', pre.code, pre.message);
+    claims.claim(this.slot, ids);
+    this.claimed = true;
+    const committed = await ledger.committedDevicesFor(ids);
+    const d = checkDuplicate(ids, committed, [], this.env.reprovision);
+    if (d.action === 'refuse') throw new StepRefusedError('duplicate-check', d.code, d.message);
+    let revokeIndex: number | undefined;
+    if (d.action === 'revoke-then-proceed') {
+      for (const old of d.revoke) {
+        const { index } = await ledger.append({
+          type: 'revoke',
+          deviceId: old.deviceId,
+          commitIndex: old.commitIndex,
+          revokeSerialsHex: old.serialsHex,
+          reason: `re-provisioned as ${deviceId} on slot ${this.slot} (batch ${this.env.batch})`,
+          operator: this.env.operator,
+        });
+        revokeIndex = index;
+        this.log(
+          'warn',
+          `re-provision: revoked ${old.deviceId} (commit #${old.commitIndex}) in record #${index}`,
+        );
+      }
+    }
+    this.progress('duplicate-check', {
+      fraction: 1,
+      message: revokeIndex === undefined ? 'new board' : 'old certificates revoked',
+    });
+    return revokeIndex;
+  }
+
+  private async intent(ids: HardwareIds, deviceId: string): Promise<void> {
+    const { profile } = this.env;
+    const cap = this.env.budget.reserve(this.env.batch);
+    if (!cap.allowed) throw new StepRefusedError('intent', 'cap', cap.message);
+    this.plan = await this.env.issuer.plan(ids, {
+      validityDays: profile.certificates.validityDays,
+    });
+    if (this.plan.deviceId !== deviceId)
+      throw new StepRefusedError(
+        'intent',
+        'defect',
+        `issuer derived device ID ${this.plan.deviceId}, pipeline ${deviceId}`,
+      );
+    const { index } = await this.env.ledger.append({
+      type: 'intent',
+      deviceId,
+      hardwareIds: ids,
+      batch: this.env.batch,
+      slot: this.slot,
+      profile: profile.name,
+      operator: this.env.operator,
+      certificates: {
+        modem: { serialHex: this.plan.modem.serialHex, tbsSha256Hex: this.plan.modem.tbsSha256Hex },
+        mcu: { serialHex: this.plan.mcu.serialHex, tbsSha256Hex: this.plan.mcu.tbsSha256Hex },
+      },
+    });
+    this.intentIndex = index;
+    await this.env.journal.record(index, 'intent').catch(() => {});
+    this.progress('intent', { fraction: 1, message: `intent #${index} durable` });
+  }
+
+  private async runAudit(
+    signal: AbortSignal,
+  ): Promise<{ findings: FindingLike[]; modemKeyReadable?: boolean } | undefined> {
+    if (this.env.profile.audit.policy === 'off' || !this.env.audit) {
+      this.progress('audit', { fraction: 1, message: 'audit off in this profile' });
+      return undefined;
+    }
+    return this.env.audit({ slot: this.slot, modem: this.modem!, signal });
+  }
+
+  /** Moves the machine into a work step and reports 0 % of it. */
+  private enter(step: ProvisionStep): void {
+    this.throwIfAborted();
+    this.machine.to(step);
+    this.env.emit({
+      type: 'progress',
+      slot: this.slot,
+      step,
+      stepPercent: 0,
+      totalPercent: totalPercent(step, 0),
+      elapsedMs: this.elapsed(),
+      message: step,
+    });
+  }
+
+  /**
+   * Runs a step's work under the slot signal plus the step's own timeout. The race makes
+   * the slot move on even if a driver overlooked the signal; closing the ports afterwards
+   * stops whatever it was still doing.
+   */
+  private async step<T>(
+    step: ProvisionStep,
+    timeoutMs: number,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const timer = timeoutSignal(
+      timeoutMs,
+      () => new StepRefusedError(step, 'timeout', `${step} took longer than ${timeoutMs} ms`),
+    );
+    const stepSignal = AbortSignal.any([this.slotSignal, timer.signal]);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(stepSignal.reason);
+      stepSignal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      if (stepSignal.aborted) throw stepSignal.reason;
+      return await Promise.race([work(stepSignal), aborted]);
+    } finally {
+      timer.clear();
+      if (onAbort) stepSignal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private progress(step: ProvisionStep, p: StepProgress): void {
+    const pct = Math.min(100, Math.max(0, Math.round(p.fraction * 1000) / 10));
+    this.env.emit({
+      type: 'progress',
+      slot: this.slot,
+      step,
+      stepPercent: pct,
+      totalPercent: totalPercent(step, pct),
+      ...(p.bytes !== undefined ? { bytes: p.bytes } : {}),
+      ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}),
+      elapsedMs: this.elapsed(),
+      message: p.message,
+    });
+  }
+
+  private log(level: 'info' | 'warn', message: string): void {
+    this.env.emit({ type: 'log', slot: this.slot, level, message, elapsedMs: this.elapsed() });
+  }
+
+  private throwIfAborted(): void {
+    if (this.slotSignal.aborted) throw this.slotSignal.reason;
+  }
+
+  /** Ends the slot: abort record and serials to revoke once an intent exists, then `failed`. */
+  private async fail(err: unknown): Promise<SlotFailure> {
+    const step = this.machine.step ?? 'identify';
+    const d = describeFailure(
+      err,
+      this.slotSignal.aborted && !(this.slotSignal.reason instanceof SlotTimeoutError)
+        ? this.slotSignal
+        : undefined,
+    );
+    const failure: SlotFailure = {
+      slot: this.slot,
+      step,
+      code: d.code,
+      reason: d.reason,
+      ...(d.deviceAnswered !== undefined ? { deviceAnswered: d.deviceAnswered } : {}),
+      revokedSerials: [],
+    };
+    this.wipe();
+    if (this.intentIndex !== undefined && this.plan) {
+      if (this.machine.state !== 'aborting') this.forceTo('aborting');
+      const serials = [this.plan.modem.serialHex, this.plan.mcu.serialHex];
+      try {
+        const { index } = await this.env.ledger.append({
+          type: 'abort',
+          intentIndex: this.intentIndex,
+          deviceId: this.plan.deviceId,
+          step,
+          reason: clip(
+            `${d.reason}${d.deviceAnswered ? ` (device answered: ${d.deviceAnswered})` : ''}`,
+            4000,
+          ),
+          revokeSerialsHex: serials,
+        });
+        failure.abortIndex = index;
+        failure.revokedSerials = serials;
+        await this.env.journal.forget(this.intentIndex).catch(() => {});
+      } catch (e) {
+        // The intent stays open; the next start closes it as a crash. Say so.
+        failure.reason += `; abort record could not be written (${describeFailure(e).reason}), the intent stays open until the next start`;
+      }
+    }
+    this.forceTo('failed');
+    this.env.emit({ type: 'fail', slot: this.slot, failure, elapsedMs: this.elapsed() });
+    return failure;
+  }
+
+  /** Failure paths move through the table too; a state that cannot go there is left as is. */
+  private forceTo(state: 'aborting' | 'failed'): void {
+    try {
+      this.machine.to(state);
+    } catch {
+      // e.g. intent → aborting is not in the table when the intent append itself threw
+      // after being durable; the failure is still reported with its step.
+    }
+  }
+
+  private wipe(): void {
+    this.blob?.fill(0);
+    this.blob = undefined;
+    this.issued?.zeroize();
+    this.issued = undefined;
+    this.plan?.zeroize();
+  }
+
+  private async closePorts(): Promise<void> {
+    const closing = [this.modem?.close(), this.mcu?.close()].map((p) => p?.catch(() => {}));
+    this.modem = undefined;
+    this.mcu = undefined;
+    await Promise.all(closing);
+  }
+}
+
+function certEntry(c: {
+  serialHex: string;
+  certificateDer: Uint8Array;
+  fingerprintSha256Hex: string;
+}) {
+  return {
+    serialHex: c.serialHex,
+    derB64: Buffer.from(c.certificateDer).toString('base64'),
+    sha256Hex: c.fingerprintSha256Hex,
+  };
+}
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + '…';
+}
+
+/** A timeout as an AbortSignal with a typed reason; `clear()` releases the timer early. */
+function timeoutSignal(
+  ms: number,
+  reason: () => Error,
+): { signal: AbortSignal; clear: () => void } {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(reason()), ms);
+  t.unref();
+  return { signal: ac.signal, clear: () => clearTimeout(t) };
+}
