@@ -247,7 +247,10 @@ export class BootloaderClient {
           step,
           message: `${why}${address === undefined ? '' : ` at ${hex32(address)}`}; re-sending (attempt ${attempt + 1} of ${this.retries + 1})`,
         });
-        if (last instanceof GarbledAnswer) await this.realign(step);
+        // A garbled answer leaves the device mid-command; a NACKed command pair can mean
+        // the device is one byte out of step (e.g. a late answer from a timed-out step).
+        if (last instanceof GarbledAnswer || (last instanceof Nacked && last.stage === 'command'))
+          await this.realign(step);
         if (opts.beforeRetry) {
           const settled = await opts.beforeRetry();
           if (settled) return settled.done;
