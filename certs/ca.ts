@@ -112,7 +112,7 @@ export async function createDevelopmentCa(opts: DevelopmentCaOptions): Promise<D
       subjectSpki: spkiFromRaw('p256', rootKey.publicKey),
       pathLen: 1,
       notBefore,
-      notAfter: new Date(notBefore.getTime() + (opts.rootValidityDays ?? 7300) * DAY_MS),
+      notAfter: new Date(notBefore.getTime() + (opts.rootValidityDays ?? 9125) * DAY_MS),
       signer: rootSigner,
     });
     const issuingDer = await issueCaCertificate({
@@ -123,7 +123,7 @@ export async function createDevelopmentCa(opts: DevelopmentCaOptions): Promise<D
       subjectSpki: spkiFromRaw('p256', issuingKey.publicKey),
       pathLen: 0,
       notBefore,
-      notAfter: new Date(notBefore.getTime() + (opts.issuingValidityDays ?? 3650) * DAY_MS),
+      notAfter: new Date(notBefore.getTime() + (opts.issuingValidityDays ?? 7300) * DAY_MS),
       issuer: { certificateDer: rootDer, signer: rootSigner },
       signer: rootSigner,
     });

@@ -1,0 +1,26 @@
+/** The station directory: creation, CA import, unlocking (docs/station-dir.md). */
+export {
+  createStation,
+  importIssuingCa,
+  openStation,
+  readStationConfig,
+  DEFAULT_UNLOCK_POLICY,
+  MIN_PASSPHRASE_LENGTH,
+  type Station,
+  type StationInfo,
+  type CreateStationOptions,
+  type ImportIssuingCaOptions,
+  type OpenStationOptions,
+  type UnlockPolicy,
+} from './station.ts';
+export { STATION_FILES, STATION_FORMAT, type StationConfig, type KeyLocation } from './layout.ts';
+export {
+  StationError,
+  StationExistsError,
+  StationNotFoundError,
+  StationCorruptError,
+  WeakPassphraseError,
+  StationPassphraseError,
+} from './errors.ts';
+export { UnlockBackoffError, UnlockLockedError } from '../hsm/attempt-guard.ts';
+export { writeFileAtomic, fsyncDir } from './atomic-write.ts';
