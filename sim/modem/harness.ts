@@ -19,6 +19,8 @@ export interface ModemHarness {
   send(text: string | Uint8Array): Promise<void>;
   /** Reads until the bytes received end with `tail` (or `tail` matches); returns them as latin1. */
   readUntil(tail: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends `cmd` + CR and reads through its final result line (OK, ERROR, +CME ERROR). */
+  at(cmd: string, timeoutMs?: number): Promise<string>;
   /** Everything that arrives within `ms` (for "nothing is sent" checks). */
   drain(ms: number): Promise<string>;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export type HarnessOptions = Partial<Omit<ModemSimOptions, 'devicePath'>> & {
   dir?: string;
 };
 
+const finalResult = /\r\n(OK|ERROR|\+CME ERROR: [^\r]*)\r\n$/;
 const testImei = '490154203237518';
 const testIccid = '89860436101892671308';
 
@@ -75,14 +78,20 @@ export async function startModemHarness(o: HarnessOptions = {}): Promise<ModemHa
     buffered = '';
     return out;
   };
+  const send = (text: string | Uint8Array) =>
+    host.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
   return {
     dir,
     pair,
     sim,
     host,
     stateFile,
-    send: (text) => host.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text),
+    send,
     readUntil,
+    async at(cmd, timeoutMs) {
+      await send(`${cmd}\r`);
+      return readUntil(finalResult, timeoutMs);
+    },
     async drain(ms) {
       const end = Date.now() + ms;
       for (;;) {
@@ -106,4 +115,17 @@ export async function startModemHarness(o: HarnessOptions = {}): Promise<ModemHa
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `fn` against a fresh harness and always closes it. */
+export async function withModemHarness(
+  opts: HarnessOptions,
+  fn: (h: ModemHarness) => Promise<void>,
+): Promise<void> {
+  const h = await startModemHarness(opts);
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
 }

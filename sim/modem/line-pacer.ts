@@ -18,6 +18,8 @@ export class LinePacer {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private lineFreeAt = 0;
+  /** The burst on the wire now: its size and when its last byte is out. */
+  private burst: { n: number; due: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
@@ -56,6 +58,7 @@ export class LinePacer {
     this.closed = true;
     this.queue = [];
     this.queued = 0;
+    this.burst = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.wakeIdle();
@@ -85,20 +88,23 @@ export class LinePacer {
     if (this.timer || this.closed) return;
     while (this.queued > 0) {
       const now = performance.now();
-      if (this.lineFreeAt < now) this.lineFreeAt = now;
-      const n = Math.min(this.queued, this.burstBytes);
-      const due = this.lineFreeAt + n * this.byteMs;
-      if (due > now + 1) {
+      if (this.burst === null) {
+        // A new burst starts when the line is free, or now if it has been idle.
+        const n = Math.min(this.queued, this.burstBytes);
+        this.burst = { n, due: Math.max(now, this.lineFreeAt) + n * this.byteMs };
+      }
+      if (this.burst.due > now + 1) {
         this.timer = setTimeout(() => {
           this.timer = null;
           this.pump();
-        }, due - now);
+        }, this.burst.due - now);
         return;
       }
-      const burst = this.take(n);
-      this.lineFreeAt = due;
-      this.sent += burst.length;
-      this.writing = this.writing.then(() => this.sink(burst)).catch(this.onSinkError);
+      const bytes = this.take(this.burst.n);
+      this.lineFreeAt = this.burst.due;
+      this.burst = null;
+      this.sent += bytes.length;
+      this.writing = this.writing.then(() => this.sink(bytes)).catch(this.onSinkError);
     }
     this.wakeIdle();
   }
