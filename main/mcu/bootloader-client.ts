@@ -216,10 +216,31 @@ export class BootloaderClient {
     throw new GarbledAnswer(Uint8Array.of(b));
   }
 
+  /**
+   * Sends a stage and reads its acknowledgement. The ACK itself proves the bytes arrived,
+   * so the OS drain confirmation is not waited for: it would add a thread-pool round trip
+   * to each of the ~60 stages of a credential write. A failed write is still reported
+   * (in place of the timeout it causes).
+   */
+  private async sendExpectAck(
+    bytes: Uint8Array,
+    stage: Nacked['stage'],
+    timeoutMs = this.timeouts.ackMs,
+  ): Promise<void> {
+    let sendError: unknown;
+    this.send(bytes).catch((e: unknown) => {
+      sendError = e;
+    });
+    try {
+      await this.expectAck(stage, timeoutMs);
+    } catch (e) {
+      throw sendError ?? e;
+    }
+  }
+
   private async sendCommand(cmd: number): Promise<void> {
     this.transport.discardInput();
-    await this.send(Uint8Array.of(cmd, cmd ^ 0xff));
-    await this.expectAck('command');
+    await this.sendExpectAck(Uint8Array.of(cmd, cmd ^ 0xff), 'command');
   }
 
   /**
@@ -449,10 +470,8 @@ export class BootloaderClient {
       address,
       async () => {
         await this.sendCommand(CMD.readMemory);
-        await this.send(addressFrame(address));
-        await this.expectAck('address');
-        await this.send(Uint8Array.of(length - 1, (length - 1) ^ 0xff));
-        await this.expectAck('count');
+        await this.sendExpectAck(addressFrame(address), 'address');
+        await this.sendExpectAck(Uint8Array.of(length - 1, (length - 1) ^ 0xff), 'count');
         return this.readBytes(length, this.timeouts.ackMs + byteTimeMs(length));
       },
       {
@@ -535,11 +554,9 @@ export class BootloaderClient {
         async () => {
           dataStageReached = false;
           await this.sendCommand(CMD.writeMemory);
-          await this.send(addressFrame(address));
-          await this.expectAck('address');
+          await this.sendExpectAck(addressFrame(address), 'address');
           dataStageReached = true;
-          await this.send(frame);
-          await this.expectAck('data', this.timeouts.ackMs + byteTimeMs(frame.length));
+          await this.sendExpectAck(frame, 'data', this.timeouts.ackMs + byteTimeMs(frame.length));
         },
         {
           beforeRetry: async () => {
@@ -629,8 +646,7 @@ export class BootloaderClient {
     body[body.length - 1] = xorOf(body.subarray(0, body.length - 1));
     await this.exchange('erase', undefined, async () => {
       await this.sendCommand(extended ? CMD.extendedErase : CMD.erase);
-      await this.send(body);
-      await this.expectAck('data', this.timeouts.erasePerPageMs * pages.length);
+      await this.sendExpectAck(body, 'data', this.timeouts.erasePerPageMs * pages.length);
     });
   }
 

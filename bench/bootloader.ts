@@ -1,0 +1,210 @@
+// Writing and verifying a 2 KiB credential blob at 115200 baud: keyline's AN3155 client
+// against stm32flash (`-w blob.bin -v -S ADDR`), the same file into the same simulated
+// part, each run on a freshly erased simulator. Prints one JSON line.
+//
+//   node --import tsx bench/bootloader.ts [--reps N] [--family L4|F4]
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { p256 } from '@noble/curves/nist.js';
+import {
+  BootloaderClient,
+  encodeCredentialBlob,
+  deviceForPid,
+  writeCredentials,
+} from '../main/mcu/index.ts';
+import { SerialTransport } from '../main/transport/serial-transport.ts';
+import { createPtyPair } from '../sim/pty.ts';
+import { BootloaderSimulator, type McuFamily } from '../sim/stm32/index.ts';
+
+const run = promisify(execFile);
+const BAUD = 115200;
+const BLOB_BYTES = 2048;
+
+const AREAS: Record<'L4' | 'F4', { address: number; size: number; firmwareEnd: number }> = {
+  L4: { address: 0x0803_f000, size: 2048, firmwareEnd: 0x0803_f000 },
+  F4: { address: 0x0800_c000, size: 16384, firmwareEnd: 0x0800_c000 },
+};
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** A valid v1 blob of exactly 2048 bytes (certificate bodies sized to fill it). */
+function blob2k(): Uint8Array {
+  const der = (len: number) =>
+    Uint8Array.from({ length: len }, (_, i) => (i === 0 ? 0x30 : (i * 37) & 0xff));
+  const b = encodeCredentialBlob({
+    deviceId: 'kl1-70f85d3f9036f695f8508881',
+    mcuUid: '0085004c3136501120383048',
+    mcuPrivateKey: p256.utils.randomSecretKey(),
+    mcuCertificateDer: der(1000),
+    serverPublicKey: p256.getPublicKey(p256.utils.randomSecretKey(), false),
+    serverCaCertificateDer: der(BLOB_BYTES - 212 - 1000 - 4),
+    modemCertSha256: new Uint8Array(32).fill(7),
+  });
+  if (b.length !== BLOB_BYTES) throw new Error(`blob is ${b.length} bytes`);
+  return b;
+}
+
+/** A fresh (erased) simulated part on a new PTY pair; the caller times only the host side. */
+async function freshBoard(family: McuFamily) {
+  const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-bl-'));
+  const pair = await createPtyPair(dir, 'mcu');
+  const sim = await BootloaderSimulator.start({
+    devicePath: pair.device,
+    family,
+    uid: '0085004c3136501120383048',
+    baud: BAUD,
+    stateFile: join(dir, 'flash.bin'),
+    latencyScale: 1,
+  });
+  return {
+    dir,
+    pair,
+    sim,
+    async close() {
+      await sim.stop();
+      await pair.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function keylineRun(
+  family: 'L4' | 'F4',
+  blob: Uint8Array,
+): Promise<{ ms: number; modelledMs: number }> {
+  const board = await freshBoard(family);
+  try {
+    const area = AREAS[family];
+    const copy = blob.slice();
+    const t0 = performance.now();
+    const transport = await SerialTransport.open({
+      path: board.pair.host,
+      baudRate: BAUD,
+      parity: 'none',
+    });
+    const client = new BootloaderClient(transport);
+    try {
+      // The same protocol work stm32flash does before writing (sync, Get, Get ID); the UID
+      // read belongs to the identify step, which stm32flash does not do.
+      await client.sync();
+      await client.get();
+      const device = deviceForPid(await client.getId(), client.port);
+      await writeCredentials(
+        client,
+        {
+          family: device,
+          area: { address: area.address, size: area.size },
+          firmwareRegion: { start: 0x0800_0000, end: area.firmwareEnd },
+        },
+        copy,
+        { readoutProtect: false },
+      );
+    } finally {
+      await client.close();
+    }
+    const ms = performance.now() - t0;
+    const got = board.sim.readFlash(area.address, blob.length);
+    if (!got.every((b, i) => b === blob[i]))
+      throw new Error('keyline run left different bytes in flash');
+    return { ms, modelledMs: board.sim.stats().modelledMs };
+  } finally {
+    await board.close();
+  }
+}
+
+async function stm32flashRun(
+  family: 'L4' | 'F4',
+  blob: Uint8Array,
+): Promise<{ ms: number; modelledMs: number }> {
+  const board = await freshBoard(family);
+  try {
+    const area = AREAS[family];
+    const file = join(board.dir, 'blob.bin');
+    writeFileSync(file, blob);
+    const t0 = performance.now();
+    await run(
+      'stm32flash',
+      [
+        '-m',
+        '8n1',
+        '-b',
+        String(BAUD),
+        '-w',
+        file,
+        '-v',
+        '-S',
+        `0x${area.address.toString(16)}`,
+        board.pair.host,
+      ],
+      {
+        timeout: 120_000,
+      },
+    );
+    const ms = performance.now() - t0;
+    const got = board.sim.readFlash(area.address, blob.length);
+    if (!got.every((b, i) => b === blob[i]))
+      throw new Error('stm32flash run left different bytes in flash');
+    return { ms, modelledMs: board.sim.stats().modelledMs };
+  } finally {
+    await board.close();
+  }
+}
+
+function summary(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return {
+    median: r(s[Math.floor(s.length / 2)]),
+    min: r(s[0]),
+    max: r(s[s.length - 1]),
+    runs: xs.map(r),
+  };
+}
+
+async function main(): Promise<void> {
+  const reps = Number(arg('reps', '5'));
+  const family = arg('family', 'L4') as 'L4' | 'F4';
+  if (!(family in AREAS)) throw new Error(`--family must be L4 or F4`);
+  const blob = blob2k();
+  const keyline: number[] = [];
+  const tool: number[] = [];
+  let keylineModelled = 0;
+  let toolModelled = 0;
+  // Interleaved so machine load drifts hit both alike.
+  for (let i = 0; i < reps; i++) {
+    const k = await keylineRun(family, blob);
+    const s = await stm32flashRun(family, blob);
+    keyline.push(k.ms);
+    tool.push(s.ms);
+    keylineModelled = k.modelledMs;
+    toolModelled = s.modelledMs;
+  }
+  const k = summary(keyline);
+  const s = summary(tool);
+  console.log(
+    JSON.stringify({
+      bench: 'bootloader-write-verify',
+      family,
+      baud: BAUD,
+      blobBytes: BLOB_BYTES,
+      reps,
+      keylineMs: k,
+      stm32flashMs: s,
+      // Wire + flash time the simulator modelled for each session: the floor for any host.
+      modelledMs: { keyline: Math.round(keylineModelled), stm32flash: Math.round(toolModelled) },
+      target: 'keyline median <= stm32flash median',
+      met: k.median <= s.median,
+    }),
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});
