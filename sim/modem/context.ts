@@ -15,6 +15,8 @@ export interface OpenFile {
 export interface SessionSettings {
   echo: boolean;
   cmee: number;
+  /** AT+IFC flow control setting (reported only). */
+  ifc: [number, number];
   handles: Map<number, OpenFile>;
   nextHandle: number;
 }
@@ -27,6 +29,7 @@ export interface ModuleConfig {
   firmware: string;
   personality: ModemPersonality;
   seed: number;
+  baud: number;
 }
 
 /** The result of a data phase: what arrived before the size was reached or the line went idle. */

@@ -61,7 +61,7 @@ export class ModemSession implements CommandContext {
     this.store = deps.store;
     this.latency = deps.latency;
     // CMEE=1 at power-up is the LTE manuals' default; the reference leaves 2G's UNCONFIRMED.
-    this.settings = { echo: true, cmee: 1, handles: new Map(), nextHandle: 1 };
+    this.settings = { echo: true, cmee: 1, ifc: [0, 0], handles: new Map(), nextHandle: 1 };
   }
 
   async delay(ms: number): Promise<void> {
@@ -118,13 +118,18 @@ export class ModemSession implements CommandContext {
     // Real modules ignore anything that does not start with AT.
     if (!/^at/i.test(text)) return;
     this.deps.account(0, 1);
-    this.currentLine = text;
-    this.deps.log(`< ${text}`);
+    const cmd = parseAtLine(text);
+    const handler = cmd ? commandTable.get(cmd.name) : undefined;
+    // Known commands carry no secrets; anything else might be key material a confused
+    // host sent as text (a base64 line can start with "AT"), so only its length is logged.
+    const safe = handler ? text : `(unrecognised line, ${text.length} chars)`;
+    this.currentLine = safe;
+    this.deps.log(`< ${safe}`);
     const f = this.deps.faults.onCommand(text);
     for (const urc of this.deps.urcsBeforeAnswer(text)) this.send(frameUrc(urc));
-    if (f.unplug && f.unplug.afterBytes === undefined) throw new UnplugRequested(text);
+    if (f.unplug && f.unplug.afterBytes === undefined) throw new UnplugRequested(safe);
     if (f.stall) {
-      this.deps.log(`  (stall fault: no answer to ${text})`);
+      this.deps.log('  (stall fault: no answer)');
       return;
     }
     let reply: Reply;
@@ -133,11 +138,9 @@ export class ModemSession implements CommandContext {
       reply = f.error.cme === undefined ? error() : cme(f.error.cme);
     } else {
       this.unplugAfter = f.unplug?.afterBytes;
-      const cmd = parseAtLine(text);
-      const handler = cmd ? commandTable.get(cmd.name) : undefined;
       reply = cmd && handler ? await handler(cmd, this) : error();
       // An unplug fault on a command without a data phase fires before its answer.
-      if (this.unplugAfter !== undefined) throw new UnplugRequested(text);
+      if (this.unplugAfter !== undefined) throw new UnplugRequested(safe);
     }
     const final = finalLine(reply.final, this.settings.cmee);
     this.deps.log(`> ${[...reply.info, final ?? '(no answer)'].join(' | ')}`);

@@ -121,6 +121,7 @@ export class ModemSimulator {
       firmware,
       personality: opts.personality ?? 'hardened',
       seed: opts.seed ?? 1,
+      baud: opts.baud,
     };
     const sim = new ModemSimulator(opts, transport, store, config);
     if (opts.announceOnStart) sim.pacer.send(frameUrc('RDY'));

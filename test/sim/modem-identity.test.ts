@@ -92,4 +92,32 @@ describe('modem simulator: session and identity', () => {
       assert.equal(s.commands, 2);
       assert.ok(s.bytesOut >= 'ATE0\r\r\nOK\r\n\r\n490154203237518\r\n\r\nOK\r\n'.length);
     }));
+
+  it('answers the session housekeeping commands a probe may send', () =>
+    withModem({ baud: 921_600 }, async (h) => {
+      await h.at('ATE0');
+      assert.equal(await h.at('AT+IPR?'), '\r\n+IPR: 921600\r\n\r\nOK\r\n');
+      assert.equal(await h.at('AT+IPR=921600'), '\r\nOK\r\n');
+      assert.equal(await h.at('AT+IPR=9600'), '\r\n+CME ERROR: 4\r\n');
+      assert.equal(await h.at('AT+IFC=2,2'), '\r\nOK\r\n');
+      assert.equal(await h.at('AT+IFC?'), '\r\n+IFC: 2,2\r\n\r\nOK\r\n');
+      assert.equal(await h.at('AT+CPIN?'), '\r\n+CPIN: READY\r\n\r\nOK\r\n');
+      assert.equal(await h.at('AT&W'), '\r\nOK\r\n');
+    }));
+
+  it('logs known commands but only the length of unrecognised lines', async () => {
+    const lines: string[] = [];
+    await withModem({ log: (l) => lines.push(l) }, async (h) => {
+      await h.at('ATE0');
+      await h.at('ATMIIBSecretBase64Line');
+      await h.at('AT+GSN');
+    });
+    assert.ok(lines.includes('< ATE0'));
+    assert.ok(lines.includes('< AT+GSN'));
+    assert.ok(lines.includes('< (unrecognised line, 22 chars)'));
+    assert.equal(
+      lines.some((l) => l.includes('Secret')),
+      false,
+    );
+  });
 });

@@ -63,6 +63,43 @@ const qgmr: CommandHandler = async (cmd, ctx) => {
   return ok(ctx.traits.family === '2g' ? fw : `${fw}_01.001.01.001`);
 };
 
+/**
+ * AT+IPR: the simulator cannot change the PTY's speed, so it accepts only the rate it runs
+ * at (a real module would switch); the query answers that rate.
+ */
+const ipr: CommandHandler = async (cmd, ctx) => {
+  await ctx.delay(ctx.latency.simpleMs);
+  if (cmd.form === 'read') return ok(`+IPR: ${ctx.config.baud}`);
+  if (cmd.form === 'set' && intArg(cmd.args, 0) === ctx.config.baud) return ok();
+  return cme(4);
+};
+
+/** AT+IFC=<dce_by_dte>,<dte_by_dce> (0 none, 2 RTS/CTS): stored and reported; a PTY has no lines to honour it. */
+const ifc: CommandHandler = async (cmd, ctx) => {
+  await ctx.delay(ctx.latency.simpleMs);
+  if (cmd.form === 'read') return ok(`+IFC: ${ctx.settings.ifc.join(',')}`);
+  const a = intArg(cmd.args, 0);
+  const b = intArg(cmd.args, 1);
+  if (cmd.form !== 'set' || cmd.args.length !== 2 || (a !== 0 && a !== 2) || (b !== 0 && b !== 2))
+    return cme(50);
+  ctx.settings.ifc = [a, b];
+  return ok();
+};
+
+/** Commands accepted without effect on the model (profile save/restore, result format). */
+const accepted: CommandHandler = async (cmd, ctx) => {
+  await ctx.delay(ctx.latency.simpleMs);
+  return cmd.form === 'exec' ? ok() : error();
+};
+
+/** AT+CPIN? and AT+CFUN?: the simulated SIM is always ready and the module fully on. */
+const readOnly =
+  (answer: string): CommandHandler =>
+  async (cmd, ctx) => {
+    await ctx.delay(ctx.latency.simpleMs);
+    return cmd.form === 'read' ? ok(answer) : error();
+  };
+
 export const basicCommands: ReadonlyMap<string, CommandHandler> = new Map([
   ['', at],
   ['E', echo],
@@ -72,4 +109,11 @@ export const basicCommands: ReadonlyMap<string, CommandHandler> = new Map([
   ['+CGSN', imei],
   ['+QCCID', qccid],
   ['+QGMR', qgmr],
+  ['+IPR', ipr],
+  ['+IFC', ifc],
+  ['Z', accepted],
+  ['&W', accepted],
+  ['V', accepted],
+  ['+CPIN', readOnly('+CPIN: READY')],
+  ['+CFUN', readOnly('+CFUN: 1')],
 ]);
