@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Issuer } from '../../certs/issuer.ts';
 import type { Signer } from '../../certs/signer.ts';
-import { LedgerWriter } from '../ledger/index.ts';
+import { LedgerWriter, ledgerDirOf } from '../ledger/index.ts';
 import { loadProfile, resolveServerCaPem, type LoadedProfile } from '../profile/index.ts';
 import {
   certsIssuer,
@@ -49,11 +49,7 @@ export interface ProvisioningLine {
   close(): Promise<void>;
 }
 
-/** The ledger folder inside a station directory, and the crash journal beside it. */
-export function ledgerDirIn(stationDir: string): string {
-  return join(stationDir, 'ledger');
-}
-
+/** The crash step journal inside a station directory (beside the ledger). */
 export function journalDirIn(stationDir: string): string {
   return join(stationDir, 'pipeline-journal');
 }
@@ -74,7 +70,7 @@ export function newBatchId(now = new Date()): string {
 export async function openProvisioningLine(opts: OpenLineOptions): Promise<ProvisioningLine> {
   const loaded = typeof opts.profile === 'string' ? await loadProfile(opts.profile) : opts.profile;
   const serverCaPem = await resolveServerCaPem(loaded, opts.station.rootCertificatePem);
-  const ledger = await LedgerWriter.open(ledgerDirIn(opts.station.dir), {
+  const ledger = await LedgerWriter.open(ledgerDirOf(opts.station.dir), {
     signer: opts.station.ledgerSigner,
     stationId: opts.station.stationId,
     caChainDer: opts.station.caChainDer,
