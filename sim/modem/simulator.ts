@@ -97,7 +97,7 @@ export class ModemSimulator {
     if (loaded && loaded.model !== opts.model)
       throw new ModemSimError(
         where,
-        `state file ${opts.stateFile} belongs to a ${loaded.model}, not a ${opts.model}`,
+        `state file ${opts.stateFile} belongs to model ${loaded.model}, not ${opts.model}`,
       );
     const state = loaded ?? emptyModemState(opts.model, opts.imei, opts.iccid, firmware);
     Object.assign(state, { imei: opts.imei, iccid: opts.iccid, firmware });
@@ -113,6 +113,10 @@ export class ModemSimulator {
       path: opts.devicePath,
       baudRate: opts.baud,
       parity: 'none',
+    }).catch((e: unknown) => {
+      throw new ModemSimError(where, `cannot open the port (${(e as Error).message})`, {
+        cause: e,
+      });
     });
     const config: ModuleConfig = {
       model: opts.model,
@@ -203,7 +207,11 @@ export class ModemSimulator {
     this.unplugged = true;
     this.pacer.close();
     await this.transport.close().catch(() => {});
-    if (this.opts.onUnplug) await this.opts.onUnplug();
+    try {
+      await this.opts.onUnplug?.();
+    } catch (e) {
+      this.log(`  (onUnplug hook failed: ${(e as Error).message})`);
+    }
   }
 
   /** Sends an unsolicited result code framed `\r\n<line>\r\n`, now or before a given command's answer. */
