@@ -133,8 +133,8 @@ describe('device issuance (plan → sign)', () => {
   it('is verified by pkijs with the WebCrypto engine (an independent verifier)', async () => {
     const plan = planDeviceCertificates({ ids: BOARD, issuerCertificateDer: issuingDer });
     const issued = await signDevicePlan(plan, issuer);
-    const cert = pkijs.Certificate.fromBER(issued.modem.certificateDer);
-    const ca = pkijs.Certificate.fromBER(issuingDer);
+    const cert = pkijs.Certificate.fromBER(Buffer.from(issued.modem.certificateDer));
+    const ca = pkijs.Certificate.fromBER(Buffer.from(issuingDer));
     assert.equal(await cert.verify(ca), true);
     issued.zeroize();
   });
