@@ -208,11 +208,14 @@ export async function writeTlsCredentials(
     }
 
     progress('verify', total, total);
-    const held = await store.inspect(
-      io,
-      files.map((f) => f.name),
-    );
-    for (const f of files) {
+    const recheck = store.checkAllAfterWrite ? files : [];
+    const held = recheck.length
+      ? await store.inspect(
+          io,
+          recheck.map((f) => f.name),
+        )
+      : new Map<string, ReportedFile | undefined>();
+    for (const f of recheck) {
       const r = held.get(f.name);
       if (
         !r ||

@@ -44,6 +44,11 @@ export interface FileStore {
   upload(io: StoreIo, file: PlannedFile, onBytes: (sent: number) => void): Promise<ReportedFile>;
   /** Independent read-back after a matching upload (2G QSECREAD), or undefined if none exists. */
   confirm(io: StoreIo, file: PlannedFile): Promise<ReportedFile | undefined>;
+  /**
+   * Whether the writer checks all files again after the last upload. UFS: yes (QFLST sizes,
+   * the only check besides the upload answer); NVRAM: no, confirm() already re-read each one.
+   */
+  readonly checkAllAfterWrite: boolean;
   /** What the module holds now for each name (size and/or checksum; undefined when absent). */
   inspect(io: StoreIo, names: readonly string[]): Promise<Map<string, ReportedFile | undefined>>;
   /** Deletes a file; a missing file is not an error. */

@@ -17,6 +17,8 @@ import type { CredentialRole } from './tls-config.ts';
  * unconfirmed, protocols-reference A.5: a mismatch there fails loudly rather than passing).
  */
 export class NvramStore implements FileStore {
+  readonly checkAllAfterWrite = false;
+
   constructor(private readonly timeouts: StoreTimeouts) {}
 
   defaultNames(): Record<CredentialRole, string> {

@@ -21,6 +21,8 @@ export function bareUfsName(name: string): string {
  * bytes), which paces the host to the module's flash without relying on RTS/CTS.
  */
 export class UfsStore implements FileStore {
+  readonly checkAllAfterWrite = true;
+
   constructor(private readonly timeouts: StoreTimeouts) {}
 
   defaultNames(ctx: number): Record<CredentialRole, string> {
