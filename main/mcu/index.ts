@@ -4,15 +4,16 @@
  */
 export {
   BootloaderClient,
-  DEFAULT_TIMEOUTS,
-  MAX_CHUNK,
-  formatBootloaderVersion,
-  type BootloaderClientOptions,
   type BootloaderInfo,
-  type BootloaderLogEntry,
-  type BootloaderTimeouts,
   type BootloaderVersion,
 } from './bootloader-client.ts';
+export {
+  DEFAULT_TIMEOUTS,
+  type BootloaderClientOptions,
+  type BootloaderLogEntry,
+  type BootloaderTimeouts,
+} from './bootloader-link.ts';
+export { MAX_CHUNK, formatBootloaderVersion } from './an3155.ts';
 export {
   BootloaderError,
   CredentialAreaError,

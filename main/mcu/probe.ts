@@ -1,11 +1,9 @@
 /** `probeMcu`: open a port, sync, identify, close — what `keyline probe --mcu` prints. */
 import { SerialTransport } from '../transport/serial-transport.ts';
 import type { Parity } from '../transport/transport.ts';
-import {
-  BootloaderClient,
-  formatBootloaderVersion,
-  type BootloaderLogEntry,
-} from './bootloader-client.ts';
+import { formatBootloaderVersion } from './an3155.ts';
+import { BootloaderClient } from './bootloader-client.ts';
+import type { BootloaderLogEntry } from './bootloader-link.ts';
 import { identifyMcu } from './identify.ts';
 
 export interface ProbeMcuOptions {

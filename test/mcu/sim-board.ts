@@ -9,8 +9,8 @@ import {
   BootloaderClient,
   type BootloaderClientOptions,
   type BootloaderLogEntry,
-} from '../../main/mcu/bootloader-client.ts';
-import type { CredentialBlobFields } from '../../main/mcu/credential-blob.ts';
+  type CredentialBlobFields,
+} from '../../main/mcu/index.ts';
 import { SerialTransport } from '../../main/transport/serial-transport.ts';
 import { createPtyPair, type PtyPair } from '../../sim/pty.ts';
 import {
