@@ -249,9 +249,19 @@ class SlotRun {
     const opts = { slot: this.slot, signal, log: (m: string) => this.log('info', m) };
     this.progress('identify', {
       fraction: 0,
-      message: `opening modem ${this.config.modemPort}`,
+      message: `reading modem ${this.config.modemPort} and MCU ${this.config.mcuPort}`,
     });
-    this.modem = await board.openModem(this.config.modemPort, opts);
+    // The two devices sit on separate UARTs: identify both at once.
+    const [modem, mcu] = await Promise.allSettled([
+      board.openModem(this.config.modemPort, opts),
+      board.openMcu(this.config.mcuPort, opts),
+    ]);
+    if (modem.status === 'fulfilled') this.modem = modem.value;
+    if (mcu.status === 'fulfilled') this.mcu = mcu.value;
+    if (modem.status === 'rejected') throw modem.reason;
+    if (mcu.status === 'rejected') throw mcu.reason;
+    this.modem = modem.value;
+    this.mcu = mcu.value;
     const m = this.modem.identity;
     const expected = profile.modem.expectedModels;
     if (expected && expected.length > 0 && !expected.includes(m.model))
@@ -261,11 +271,6 @@ class SlotRun {
         `modem is ${m.model}, profile ${profile.name} expects ${expected.join(' or ')}`,
         m.model,
       );
-    this.progress('identify', {
-      fraction: 0.5,
-      message: `syncing MCU bootloader ${this.config.mcuPort}`,
-    });
-    this.mcu = await board.openMcu(this.config.mcuPort, opts);
     if (this.mcu.family !== profile.mcu.family)
       throw new StepRefusedError(
         'identify',
