@@ -51,16 +51,29 @@ export function describeFailure(err: unknown, signal?: AbortSignal): FailureDesc
   if (err instanceof TransportTimeoutError) return { code: 'timeout', reason: err.message };
   if (err instanceof TransportClosedError) return { code: 'unplugged', reason: err.message };
   if (err instanceof Error) {
-    const e = err as Error & { code?: unknown; deviceAnswered?: unknown; cause?: unknown };
+    const e = err as Error & {
+      code?: unknown;
+      deviceAnswered?: unknown;
+      answer?: unknown;
+      lastLines?: unknown;
+    };
+    // Bootloader errors say `deviceAnswered`; modem errors give the final result line
+    // (`answer`) or, after a timeout, the last lines the module sent.
     const answered =
-      typeof e.deviceAnswered === 'string' && e.deviceAnswered !== ''
-        ? e.deviceAnswered
-        : undefined;
+      nonEmpty(e.deviceAnswered) ??
+      nonEmpty(e.answer) ??
+      (Array.isArray(e.lastLines) && e.lastLines.length > 0
+        ? e.lastLines.map(String).join(' | ')
+        : undefined);
     const name = e.name && e.name !== 'Error' ? e.name : 'error';
     const code = typeof e.code === 'string' ? e.code : kebab(name);
     return withAnswer({ code, reason: firstLine(e.message) || name }, answered);
   }
   return { code: 'error', reason: firstLine(String(err)) };
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function withAnswer(d: FailureDescription, answered: string | undefined): FailureDescription {
