@@ -1,0 +1,46 @@
+/**
+ * Electron entry: wires the station service (main/app) to one window. Holds no logic of
+ * its own — everything the UI can do is a contract channel handled in main/app.
+ */
+import { app, BrowserWindow } from 'electron';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createStationApp } from '../app/station-app.ts';
+import { registerHandlers } from './ipc.ts';
+import { createStationWindow, defaultPaths, hardenSession, rendererFileUrl } from './window.ts';
+
+const paths = defaultPaths(fileURLToPath(new URL('.', import.meta.url)));
+let win: BrowserWindow | null = null;
+
+async function start(): Promise<void> {
+  hardenSession();
+  const station = createStationApp({
+    stationDir: process.env.KEYLINE_STATION ?? join(homedir(), '.keyline', 'station'),
+    log: (line) => console.log(line),
+  });
+  registerHandlers(station.handlers, {
+    window: () => win,
+    trusted: { rendererFileUrl: rendererFileUrl(paths), devUrl: paths.devUrl },
+    secrets: station.secrets,
+  });
+  station.events.connect((channel, payload) => {
+    if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
+  });
+  win = await createStationWindow(paths);
+  win.on('closed', () => {
+    win = null;
+  });
+  app.on('before-quit', () => {
+    void station.dispose();
+  });
+}
+
+app.on('window-all-closed', () => app.quit());
+app
+  .whenReady()
+  .then(start)
+  .catch((e: unknown) => {
+    console.error(`keyline: ${(e as Error).message}`);
+    app.exit(1);
+  });
