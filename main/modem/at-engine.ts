@@ -1,9 +1,4 @@
-import {
-  TransportClosedError,
-  TransportError,
-  TransportTimeoutError,
-  type Transport,
-} from '../transport/transport.ts';
+import { TransportClosedError, TransportError, type Transport } from '../transport/transport.ts';
 import {
   ModemClosedError,
   ModemCommandError,
@@ -15,7 +10,8 @@ import {
   type ModemErrorContext,
 } from './errors.ts';
 import { classifyLine, parseFinal, type LineClass } from './line-classifier.ts';
-import { AtLineSplitter, type AtToken, type NextOptions } from './line-splitter.ts';
+import { AtChannel, DeadlineExpired } from './at-channel.ts';
+import type { AtToken, NextOptions } from './line-splitter.ts';
 
 /** A command that ended with a success final result. */
 export interface AtResponse {
@@ -77,11 +73,7 @@ export interface SendDataOptions {
   onProgress?: (bytesSent: number, bytesTotal: number) => void;
 }
 
-const READ_CHUNK = 4096;
-const IDLE_READ_MS = 1000;
 const QUIET_MS = 100;
-
-class DeadlineExpired extends Error {}
 
 interface Flight {
   readonly command: string;
@@ -101,7 +93,7 @@ const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
  * unplug is noticed.
  */
 export class AtEngine {
-  private readonly splitter: AtLineSplitter;
+  private readonly channel: AtChannel;
   private readonly listeners = new Set<(line: string) => void>();
   private readonly log: AtLog;
   private readonly defaultTimeoutMs: number;
@@ -109,7 +101,6 @@ export class AtEngine {
   private readonly resyncAttemptMs: number;
   private readonly closing = new AbortController();
   private tail: Promise<unknown> = Promise.resolve();
-  private idle: { stop: AbortController; done: Promise<void> } | undefined;
   private needsResync = false;
   private closedReason: string | undefined;
   /** Set once the module echoed a command (echo was on at some point). */
@@ -119,12 +110,17 @@ export class AtEngine {
     private readonly transport: Transport,
     private readonly options: AtEngineOptions = {},
   ) {
-    this.splitter = new AtLineSplitter(options.maxLineLength ?? 4096);
+    this.channel = new AtChannel(
+      transport,
+      options.maxLineLength ?? 4096,
+      (t) => this.idleToken(t),
+      (reason) => this.markClosed(reason),
+    );
     this.log = options.log ?? (() => {});
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
     this.resyncAttempts = options.resyncAttempts ?? 8;
     this.resyncAttemptMs = options.resyncAttemptMs ?? 1000;
-    this.startIdle();
+    this.channel.startIdle();
   }
 
   get port(): string {
@@ -177,7 +173,7 @@ export class AtEngine {
     this.closing.abort(
       new ModemClosedError({ port: this.port, slot: this.options.slot }, 'engine closed'),
     );
-    await this.stopIdle();
+    await this.channel.stopIdle();
     await this.tail.catch(() => {});
     await this.transport.close().catch(() => {});
   }
@@ -197,7 +193,7 @@ export class AtEngine {
         ? AbortSignal.any([userSignal, this.closing.signal])
         : this.closing.signal;
       signal.throwIfAborted();
-      await this.stopIdle();
+      await this.channel.stopIdle();
       const flight: Flight = { command: cmd, context, successFinals, echoPending: true, lines: [] };
       try {
         if (this.needsResync && step !== 'resync') await this.resyncNow(context, signal);
@@ -217,7 +213,7 @@ export class AtEngine {
         }
         throw err;
       } finally {
-        if (this.closedReason === undefined) this.startIdle();
+        if (this.closedReason === undefined) this.channel.startIdle();
       }
     };
     const result = this.tail.then(run, run);
@@ -279,7 +275,13 @@ export class AtEngine {
             'malformed',
             `CONNECT announces ${n} bytes, more than the ${data.maxLength ?? 1 << 20} accepted`,
           );
-        payload = await this.readRaw(n, deadline, timeoutMs, flight, signal);
+        try {
+          payload = await this.channel.readRaw(n, deadline, signal);
+        } catch (e) {
+          if (e instanceof DeadlineExpired)
+            throw new ModemTimeoutError(flight.context, `${n} data bytes`, timeoutMs);
+          throw e;
+        }
         this.log({ dir: 'event', text: `<${n} data bytes received>` });
         continue;
       }
@@ -318,7 +320,7 @@ export class AtEngine {
     const block = o.ackEvery && o.ackEvery > 0 ? o.ackEvery : 1024;
     for (let off = 0; off < data.length; off += block) {
       const end = Math.min(off + block, data.length);
-      await this.write(data.subarray(off, end));
+      await this.channel.write(data.subarray(off, end));
       o.onProgress?.(end, data.length);
       if (o.ackEvery && end < data.length) {
         deadline = Date.now() + o.timeoutMs;
@@ -403,7 +405,7 @@ export class AtEngine {
   /** Classifies a token for the flight; undefined for what was consumed here (echo, URC). */
   private classify(tok: AtToken, flight: Flight): LineClass | undefined {
     if (tok.kind === 'overflow')
-      throw new ModemLineOverflowError(flight.context, this.splitter.maxLineLength);
+      throw new ModemLineOverflowError(flight.context, this.channel.splitter.maxLineLength);
     if (tok.kind === 'garbage')
       throw new ModemProtocolError(
         flight.context,
@@ -436,7 +438,7 @@ export class AtEngine {
     opts: NextOptions,
   ): Promise<AtToken> {
     try {
-      return await this.pull(deadline, signal, opts);
+      return await this.channel.pull(deadline, signal, opts);
     } catch (e) {
       if (e instanceof DeadlineExpired)
         throw new ModemTimeoutError(flight.context, waitingFor, timeoutMs, flight.lines.slice(-3));
@@ -444,54 +446,9 @@ export class AtEngine {
     }
   }
 
-  private async pull(deadline: number, signal: AbortSignal, opts: NextOptions): Promise<AtToken> {
-    for (;;) {
-      const tok = this.splitter.next(opts);
-      if (tok) return tok;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new DeadlineExpired();
-      let chunk: Uint8Array;
-      try {
-        chunk = await this.transport.read(READ_CHUNK, remaining, signal);
-      } catch (e) {
-        if (e instanceof TransportTimeoutError) throw new DeadlineExpired();
-        throw e;
-      }
-      this.splitter.push(chunk);
-    }
-  }
-
-  private async readRaw(
-    n: number,
-    deadline: number,
-    timeoutMs: number,
-    flight: Flight,
-    signal: AbortSignal,
-  ): Promise<Uint8Array> {
-    const head = this.splitter.takeRaw(n);
-    if (head.length === n) return head;
-    const remaining = deadline - Date.now();
-    try {
-      if (remaining <= 0) throw new DeadlineExpired();
-      const rest = await this.transport.readExact(n - head.length, remaining, signal);
-      const out = new Uint8Array(n);
-      out.set(head, 0);
-      out.set(rest, head.length);
-      return out;
-    } catch (e) {
-      if (e instanceof DeadlineExpired || e instanceof TransportTimeoutError)
-        throw new ModemTimeoutError(flight.context, `${n} data bytes`, timeoutMs);
-      throw e;
-    }
-  }
-
   private async writeCommand(flight: Flight): Promise<void> {
     this.log({ dir: 'tx', text: flight.command });
-    await this.write(ascii(flight.command + '\r'));
-  }
-
-  private async write(bytes: Uint8Array): Promise<void> {
-    await this.transport.write(bytes);
+    await this.channel.write(ascii(flight.command + '\r'));
   }
 
   private emitUrc(line: string): void {
@@ -504,12 +461,16 @@ export class AtEngine {
     }
   }
 
+  /** During a resync only URCs matter; everything else is the debris being cleared. */
+  private resyncLine(line: string): void {
+    if (classifyLine(line, 'AT').kind === 'urc') this.emitUrc(line);
+  }
+
   private async resyncNow(context: ModemErrorContext, signal: AbortSignal): Promise<void> {
     this.log({ dir: 'event', text: 'resync' });
-    this.splitter.reset();
-    this.transport.discardInput();
-    await this.write(ascii('\r'));
-    await this.drainQuiet(QUIET_MS, signal);
+    this.channel.discard();
+    await this.channel.write(ascii('\r'));
+    await this.channel.drainQuiet(QUIET_MS, signal, (l) => this.resyncLine(l));
     const flight: Flight = {
       command: 'AT',
       context: { ...context, command: 'AT' },
@@ -522,13 +483,13 @@ export class AtEngine {
       const deadline = Date.now() + this.resyncAttemptMs;
       try {
         for (;;) {
-          const tok = await this.pull(deadline, signal, {});
+          const tok = await this.channel.pull(deadline, signal);
           if (tok.kind !== 'line') continue;
           const cls = classifyLine(tok.text, 'AT');
           if (cls.kind === 'urc') this.emitUrc(tok.text);
           if (cls.kind === 'ok') {
             // A late answer to the failed command may still be on its way: let it pass.
-            await this.drainQuiet(QUIET_MS, signal);
+            await this.channel.drainQuiet(QUIET_MS, signal, (l) => this.resyncLine(l));
             this.needsResync = false;
             this.log({ dir: 'event', text: `resynced after ${attempt} attempt(s)` });
             return;
@@ -541,65 +502,17 @@ export class AtEngine {
     throw new ModemResyncError(context, this.resyncAttempts);
   }
 
-  /** Reads and drops input until the line has been quiet for `quietMs` (bounded). */
-  private async drainQuiet(quietMs: number, signal: AbortSignal): Promise<void> {
-    const hardStop = Date.now() + Math.max(quietMs * 10, 1000);
-    while (Date.now() < hardStop) {
-      try {
-        const chunk = await this.transport.read(READ_CHUNK, quietMs, signal);
-        this.splitter.push(chunk);
-        for (let t = this.splitter.next(); t; t = this.splitter.next()) {
-          if (t.kind === 'line' && classifyLine(t.text, 'AT').kind === 'urc') this.emitUrc(t.text);
-        }
-      } catch (e) {
-        if (e instanceof TransportTimeoutError) break;
-        throw e;
-      }
-    }
-    this.splitter.reset();
-  }
-
-  private startIdle(): void {
-    if (this.idle || this.closedReason !== undefined) return;
-    const stop = new AbortController();
-    const done = (async () => {
-      while (!stop.signal.aborted) {
-        let chunk: Uint8Array;
-        try {
-          chunk = await this.transport.read(READ_CHUNK, IDLE_READ_MS, stop.signal);
-        } catch (e) {
-          if (stop.signal.aborted || e instanceof TransportTimeoutError) continue;
-          if (e instanceof TransportError) this.markClosed(e.message);
-          return;
-        }
-        this.splitter.push(chunk);
-        this.drainIdle();
-      }
-    })();
-    this.idle = { stop, done };
-  }
-
   /** With no command in flight every complete line is unsolicited. */
-  private drainIdle(): void {
-    for (let t = this.splitter.next(); t; t = this.splitter.next()) {
-      if (t.kind === 'line' && parseFinal(t.text)) {
-        // A result with no command in flight: the late answer of a failed command.
-        this.log({ dir: 'event', text: `dropped stale result "${t.text}"` });
-      } else if (t.kind === 'line') {
-        this.log({ dir: 'urc', text: t.text });
-        this.emitUrc(t.text);
-      } else if (t.kind === 'garbage' || t.kind === 'overflow') {
-        this.log({ dir: 'event', text: `dropped unreadable input while idle (${t.kind})` });
-      }
+  private idleToken(t: AtToken): void {
+    if (t.kind === 'line' && parseFinal(t.text)) {
+      // A result with no command in flight: the late answer of a failed command.
+      this.log({ dir: 'event', text: `dropped stale result "${t.text}"` });
+    } else if (t.kind === 'line') {
+      this.log({ dir: 'urc', text: t.text });
+      this.emitUrc(t.text);
+    } else if (t.kind === 'garbage' || t.kind === 'overflow') {
+      this.log({ dir: 'event', text: `dropped unreadable input while idle (${t.kind})` });
     }
-  }
-
-  private async stopIdle(): Promise<void> {
-    const idle = this.idle;
-    if (!idle) return;
-    this.idle = undefined;
-    idle.stop.abort();
-    await idle.done;
   }
 }
 
