@@ -309,18 +309,33 @@ export class BootloaderClient {
    */
   async readoutProtect(): Promise<void> {
     const link = this.link;
-    await link.exchange('readout-protect', undefined, async () => {
+    // The second ACK comes as the option bytes are programmed, just before the reset. If
+    // it arrives garbled the outcome is unknown and the chip is rebooting (no realign is
+    // possible): re-sync and ask the device instead.
+    const outcome = await link.exchange('readout-protect', undefined, async () => {
       await link.sendCommand(CMD.readoutProtect);
-      await link.expectAck('data', link.timeouts.protectMs);
+      try {
+        await link.expectAck('data', link.timeouts.protectMs);
+        return 'acknowledged' as const;
+      } catch (e) {
+        if (e instanceof GarbledAnswer) return 'unclear' as const;
+        throw e;
+      }
     });
-    this.protectedByUs = true;
     this.info = undefined;
+    await link.pause(Math.min(50, link.timeouts.ackMs));
+    await link.sync();
+    if (outcome === 'unclear' && !(await this.probeReadoutProtection(0x0800_0000)))
+      throw link.fail(
+        'readout-protect',
+        'second acknowledgement was garbled and the device still serves reads',
+        'garbled',
+      );
+    this.protectedByUs = true;
     link.log({
       level: 'info',
       step: 'readout-protect',
-      message: 'read-out protection set (level 1); device resets',
+      message: 'read-out protection set (level 1); device reset and re-synchronised',
     });
-    await link.pause(Math.min(50, link.timeouts.ackMs));
-    await link.sync();
   }
 }

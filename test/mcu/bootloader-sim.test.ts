@@ -343,6 +343,29 @@ for (const family of FAMILIES) {
   });
 }
 
+describe('read-out protection with a garbled second ACK', () => {
+  it('re-syncs after the reset and confirms RDP by asking the device', async () => {
+    const board = await startSimBoard('L4', UIDS.L4, [
+      { kind: 'corrupt-ack', step: 'readout-protect' },
+    ]);
+    try {
+      const { client, log } = await board.connect();
+      await client.sync();
+      const id = await identifyMcu(client);
+      const blob = encodeCredentialBlob(sampleFields(UIDS.L4));
+      const r = await writeCredentials(client, { family: id.device, ...LAYOUTS.L4 }, blob, {
+        readoutProtect: true,
+      });
+      assert.equal(r.readoutProtected, true);
+      assert.equal(board.sim.rdpLevel, 1);
+      assert.equal(board.sim.stats().faultsFired.length, 1);
+      assert.ok(log.some((e) => e.step === 'readout-protect' && /re-synchronised/.test(e.message)));
+    } finally {
+      await board.close();
+    }
+  });
+});
+
 describe('probeMcu on a port that does not answer', () => {
   it('fails sync with a typed error after its bounded retries', async () => {
     const { createPtyPair } = await import('../../sim/pty.ts');
