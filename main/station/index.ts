@@ -2,17 +2,19 @@
 export {
   createStation,
   importIssuingCa,
-  openStation,
-  readStationConfig,
   DEFAULT_UNLOCK_POLICY,
   MIN_PASSPHRASE_LENGTH,
-  type Station,
   type StationInfo,
   type CreateStationOptions,
   type ImportIssuingCaOptions,
-  type OpenStationOptions,
   type UnlockPolicy,
-} from './station.ts';
+} from './create-station.ts';
+export {
+  openStation,
+  readStationConfig,
+  type Station,
+  type OpenStationOptions,
+} from './open-station.ts';
 export { STATION_FILES, STATION_FORMAT, type StationConfig, type KeyLocation } from './layout.ts';
 export {
   StationError,

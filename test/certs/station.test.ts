@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -104,9 +104,11 @@ describe('station directory', () => {
     await assert.rejects(createStation(join(root, 's-weak'), 'short', FAST), WeakPassphraseError);
     assert.equal(existsSync(join(root, 's-weak')), false);
     const dir = join(root, 'busy');
-    await createStation(dir, PASS, FAST); // an empty or absent dir is fine
+    mkdirSync(dir); // an existing empty directory is fine (so is an absent one)
+    await createStation(dir, PASS, FAST);
+    assert.ok(existsSync(join(dir, 'station.json')));
     const other = join(root, 'not-empty');
-    await import('node:fs').then((fs) => fs.mkdirSync(other));
+    mkdirSync(other);
     writeFileSync(join(other, 'notes.txt'), 'x');
     await assert.rejects(createStation(other, PASS, FAST), /not empty/);
     assert.deepEqual(readdirSync(other), ['notes.txt']);
