@@ -26,8 +26,6 @@ export class LinePacer {
   private closed = false;
   private readonly byteMs: number;
   private readonly burstBytes: number;
-  /** Total bytes handed to the sink. */
-  sent = 0;
 
   constructor(
     baud: number,
@@ -103,7 +101,6 @@ export class LinePacer {
       const bytes = this.take(this.burst.n);
       this.lineFreeAt = this.burst.due;
       this.burst = null;
-      this.sent += bytes.length;
       this.writing = this.writing.then(() => this.sink(bytes)).catch(this.onSinkError);
     }
     this.wakeIdle();

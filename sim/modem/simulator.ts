@@ -29,6 +29,7 @@ export interface UrcTiming {
   beforeAnswerTo?: string;
 }
 
+const unplugSettleMs = 50;
 const defaultUfsCapacity = 14_483_456;
 const defaultRamCapacity = 1 << 20;
 
@@ -206,6 +207,11 @@ export class ModemSimulator {
     this.log(`  (unplug fault on ${command})`);
     this.unplugged = true;
     this.pacer.close();
+    // Let bytes already written reach the host and give it a moment: node-serialport on a
+    // PTY slave can miss the hang-up when it lands right behind fresh data (seen here about
+    // one time in two without the pause), and the station would then wait for a timeout.
+    await this.pacer.idle();
+    await sleep(unplugSettleMs);
     await this.transport.close().catch(() => {});
     try {
       await this.opts.onUnplug?.();
@@ -268,7 +274,6 @@ export class ModemSimulator {
       });
       this.unplugged = false;
     }
-    this.transport.discardInput();
     this.pendingUrcs = [];
     this.store.state.files.RAM.clear();
     this.store.state.powerCycles++;
@@ -278,9 +283,23 @@ export class ModemSimulator {
     const boot = this.latency.bootMs * this.latencyScale;
     this.modelledLatencyMs += boot;
     await sleep(boot);
+    await this.loseInputDuringBoot();
     this.pacer.send(frameUrc('RDY'));
     this.startSession();
     await this.pacer.idle();
+  }
+
+  /** Whatever the station sent while the module was booting is lost (but still recorded). */
+  private async loseInputDuringBoot(): Promise<void> {
+    for (;;) {
+      try {
+        const chunk = await this.transport.read(65536, 1);
+        this.bytesIn += chunk.length;
+        this.receivedChunks.push(chunk);
+      } catch {
+        return; // timeout: nothing left; closed: nothing to lose
+      }
+    }
   }
 
   /** Stops answering, closes the port and writes the state file a last time. */

@@ -75,6 +75,27 @@ describe('modem simulator: faults', () => {
     assert.deepEqual(stored[0], stored[1], 'same seed, same flip');
   });
 
+  it('corrupts a QSECWRITE upload on the M66 the same way', () =>
+    withModemHarness(
+      { model: 'M66', faults: [{ kind: 'corrupt-upload', offset: 0 }] },
+      async (h) => {
+        await h.at('ATE0');
+        const data = pattern(40);
+        await h.send(`AT+QSECWRITE="NVRAM:CK0",40,10\r`);
+        await h.readUntil('\r\nCONNECT\r\n');
+        await h.send(data);
+        const answer = await h.readUntil('OK\r\n');
+        const got = h.sim.files('NVRAM').get('CK0');
+        assert.ok(got && got[0] !== data[0]);
+        assert.deepEqual(got.subarray(1), data.subarray(1));
+        assert.equal(answer, `\r\n+QSECWRITE: 40,${hex(got)}\r\n\r\nOK\r\n`);
+        assert.equal(
+          await h.at('AT+QSECREAD="NVRAM:CK0"'),
+          `\r\n+QSECREAD: 1,${hex(got)}\r\n\r\nOK\r\n`,
+        );
+      },
+    ));
+
   it('drops one upload byte: the module waits, times out and reports one byte fewer', () =>
     withFaults([{ kind: 'drop-upload', offset: 3 }], async (h) => {
       const data = pattern(10);

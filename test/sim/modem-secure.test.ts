@@ -81,6 +81,18 @@ describe('modem simulator: 2G secure storage (M66)', () => {
     }
   });
 
+  it('loses what the station sends while the module boots', () =>
+    withModemHarness({ model: 'M66', latency: { bootMs: 4000 } }, async (h) => {
+      await h.at('ATE0');
+      const cycling = h.sim.powerCycle();
+      await h.send('AT+QSECDEL="NVRAM:CA0"\r');
+      await cycling;
+      assert.equal(await h.readUntil('\r\nRDY\r\n'), '\r\nRDY\r\n');
+      assert.equal(await h.drain(200), '', 'no echo and no answer to the lost command');
+      assert.match(Buffer.from(h.sim.received()).toString('latin1'), /QSECDEL/, 'still recorded');
+      assert.equal(await h.at('AT'), 'AT\r\r\nOK\r\n');
+    }));
+
   it('reloads UFS, NVRAM and TLS settings from the state file on the next start', async () => {
     const first = await startModemHarness({ model: 'EC25' });
     const dir = first.dir;
