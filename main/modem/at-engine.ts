@@ -103,7 +103,11 @@ export class AtEngine {
   private tail: Promise<unknown> = Promise.resolve();
   private needsResync = false;
   private closedReason: string | undefined;
-  /** Set once the module echoed a command (echo was on at some point). */
+  /**
+   * Set whenever the module echoes a command line. The session clears it after `ATE0`;
+   * seen again later, the module has reset (echo is on at power-up) and must be set up anew
+   * before anything sensitive is sent.
+   */
   echoSeen = false;
 
   constructor(

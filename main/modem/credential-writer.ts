@@ -9,6 +9,7 @@ import {
 import type { FileStore, PlannedFile, ReportedFile, StoreIo } from './file-store.ts';
 import type { ModemFamily } from './identity.ts';
 import { pemToModemBytes } from './pem.ts';
+import { setUpSession } from './session.ts';
 import {
   CREDENTIAL_ROLES,
   applyTlsSettings,
@@ -148,6 +149,10 @@ export async function writeTlsCredentials(
   try {
     progress('prepare', 0, total);
     await store.prepare(io, files);
+    if (io.engine.echoSeen) {
+      log('module echoes commands again (it reset since the session began): ATE0 before uploading');
+      await setUpSession(io.engine, { step: 'prepare', signal: io.signal });
+    }
     const results: WrittenFile[] = [];
     let base = 0;
     for (const f of files) {

@@ -9,10 +9,11 @@ import {
   type TlsCredentials,
   type WriteOptions,
 } from './credential-writer.ts';
-import { ModemTimeoutError, type ModemErrorContext } from './errors.ts';
+import type { ModemErrorContext } from './errors.ts';
 import type { FileStore } from './file-store.ts';
 import { readIdentity, type ModemFamily, type ModemIdentity } from './identity.ts';
 import { NvramStore } from './nvram-store.ts';
+import { setUpSession } from './session.ts';
 import { UfsStore } from './ufs-store.ts';
 
 /** Every wait the driver makes, in one place. Defaults suit a loaded station and real modules. */
@@ -89,15 +90,7 @@ export async function openQuectelModem(
   });
   const context: ModemErrorContext = { port: t.path, slot: o.slot };
   try {
-    const co = { step: 'session', signal: o.signal };
-    try {
-      await engine.command('ATE0', co);
-    } catch (e) {
-      // A module mid-boot or left in an odd state: the engine has resynced; one more try.
-      if (!(e instanceof ModemTimeoutError)) throw e;
-      await engine.command('ATE0', co);
-    }
-    await engine.command('AT+CMEE=1', co);
+    await setUpSession(engine, { step: 'session', signal: o.signal });
     const identity = await readIdentity(engine, context, { signal: o.signal });
     const store: FileStore =
       identity.family === '2g' ? new NvramStore(timeouts) : new UfsStore(timeouts);

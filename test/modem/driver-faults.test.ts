@@ -179,6 +179,25 @@ describe('Quectel driver under injected faults', { skip }, () => {
     });
   }
 
+  it('a module that reset since the session began gets ATE0 again before any upload', async () => {
+    await withFaults({ model: 'EC25' }, async (m, b) => {
+      const urcs: string[] = [];
+      m.engine.onUrc((l) => urcs.push(l));
+      await b.sim?.powerCycle();
+      const log: string[] = [];
+      const report = await m.writeTlsCredentials(testCredentials(), { log: (l) => log.push(l) });
+      assert.equal(report.files.length, 3);
+      assert.ok(urcs.includes('RDY'), 'the boot URC reached the listener');
+      assert.match(log.join('\n'), /module echoes commands again/);
+      const after = sent(b).split('AT+QFLDS="UFS"\r').at(-1) ?? '';
+      assert.match(
+        after,
+        /^ATE0\rAT\+CMEE=1\rAT\+QFUPL=/,
+        'echo off again before the first upload',
+      );
+    });
+  });
+
   it('an IMEI failing the Luhn check is refused with what the module said', async () => {
     const board = await startBoard({ model: 'EC25', imei: '490154203237519' });
     try {
