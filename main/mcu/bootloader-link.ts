@@ -5,6 +5,7 @@
  */
 import {
   TransportClosedError,
+  TransportError,
   TransportTimeoutError,
   type Transport,
 } from '../transport/transport.ts';
@@ -132,6 +133,8 @@ export class BootloaderLink {
       );
     if (e instanceof TransportClosedError)
       return this.fail(step, 'port closed during the exchange', 'nothing', address);
+    if (e instanceof TransportError)
+      return this.fail(step, e.message.replace(`${this.port}: `, ''), 'nothing', address);
     return e;
   }
 

@@ -366,6 +366,38 @@ describe('read-out protection with a garbled second ACK', () => {
   });
 });
 
+describe('unplugged during the credential write', () => {
+  it('fails with a typed error naming the step, and the blob is still zeroized', async () => {
+    const board = await startSimBoard('L4', UIDS.L4);
+    try {
+      const { client } = await board.connect();
+      await client.sync();
+      const id = await identifyMcu(client);
+      const blob = encodeCredentialBlob(sampleFields(UIDS.L4));
+      let unplugged: Promise<void> | undefined;
+      await assert.rejects(
+        writeCredentials(client, { family: id.device, ...LAYOUTS.L4 }, blob, {
+          readoutProtect: false,
+          onProgress: (p) => {
+            if (p.step === 'write' && p.stepPercent > 0) unplugged ??= board.pair.close();
+          },
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof BootloaderError, String(e));
+          assert.equal(e.step, 'write');
+          assert.match(e.detail, /port closed|i\/o error/);
+          return true;
+        },
+      );
+      await unplugged;
+      assert.ok(blob.every((b) => b === 0));
+      assert.equal(client.transport.isOpen, false);
+    } finally {
+      await board.close();
+    }
+  });
+});
+
 describe('probeMcu on a port that does not answer', () => {
   it('fails sync with a typed error after its bounded retries', async () => {
     const { createPtyPair } = await import('../../sim/pty.ts');
