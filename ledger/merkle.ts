@@ -93,6 +93,25 @@ export class MerkleTree {
     return out;
   }
 
+  /**
+   * The compact range of D[0:size]: the hashes of its perfect subtrees, largest first
+   * (one per set bit of `size`). With them a verifier can continue the tree from `size`
+   * without the earlier leaves (see StreamingRoot.fromCompactRange).
+   */
+  compactRange(size: number = this.size): Uint8Array[] {
+    this.checkSize(size);
+    const out: Uint8Array[] = [];
+    let offset = 0;
+    for (let level = this.levels.length - 1; level >= 0; level--) {
+      const width = 2 ** level;
+      if (Math.floor(size / width) % 2 === 1) {
+        out.push(this.levels[level].get(offset / width));
+        offset += width;
+      }
+    }
+    return out;
+  }
+
   private checkSize(size: number): void {
     if (!Number.isInteger(size) || size < 0 || size > this.size)
       throw new MerkleRangeError(`tree size ${size} is beyond the ledger size ${this.size}`);
@@ -155,6 +174,21 @@ export class StreamingRoot {
     }
     this.stack.push(node);
     this.count++;
+  }
+
+  /**
+   * Continues a tree of `size` leaves from its compact range (perfect subtree hashes,
+   * largest first). Throws MerkleRangeError if the count does not fit `size`.
+   */
+  static fromCompactRange(size: number, hashes: readonly Uint8Array[]): StreamingRoot {
+    const s = new StreamingRoot();
+    const sizes: number[] = [];
+    for (let w = 2 ** 52; w >= 1; w /= 2) if (Math.floor(size / w) % 2 === 1) sizes.push(w);
+    if (sizes.length !== hashes.length || hashes.some((h) => h.length !== HASH_SIZE))
+      throw new MerkleRangeError(`a compact range of size ${size} has ${sizes.length} hashes`);
+    sizes.forEach((w, i) => s.stack.push({ hash: hashes[i], size: w }));
+    s.count = size;
+    return s;
   }
 
   /** MTH of everything appended so far. */

@@ -10,10 +10,20 @@ export interface DeviceAttempt {
   hardwareIds: HardwareIds;
   batch: string;
   status: AttemptStatus;
+  /** Serials planned by the intent (the commit must carry certificates with these). */
+  serialsHex: { modem: string; mcu: string };
   intentIndex: number;
   commitIndex?: number;
   abortIndex?: number;
   revokeIndex?: number;
+}
+
+/** A serial that belongs on the CRL, and the record that put it there. */
+export interface RevokedSerial {
+  serialHex: string;
+  index: number;
+  time: string;
+  kind: 'abort' | 'revoke';
 }
 
 export type HardwareIdField = keyof HardwareIds;
@@ -57,7 +67,20 @@ export class LedgerState {
   station: StationRecord | undefined;
   /** The newest `ca` record, if any. */
   ca: CaRecord | undefined;
-  size = 0;
+  /** Serials put on the revocation list by abort and revoke records. */
+  readonly revokedSerials = new Map<string, RevokedSerial>();
+  size: number;
+  /** Index of the first record applied; references to earlier records are taken on trust. */
+  readonly firstIndex: number;
+
+  /**
+   * `firstIndex` > 0 replays only the tail of a ledger (an incremental export): commits,
+   * aborts and revokes that point before it cannot be cross-checked and are accepted.
+   */
+  constructor(firstIndex = 0) {
+    this.firstIndex = firstIndex;
+    this.size = firstIndex;
+  }
 
   /** Throws LedgerConsistencyError if `record` cannot be the next record. */
   check(record: LedgerRecord, index: number = this.size): void {
@@ -68,6 +91,8 @@ export class LedgerState {
     switch (record.type) {
       case 'commit':
       case 'abort': {
+        if (record.intentIndex >= index) fail(`intentIndex ${record.intentIndex} is not earlier`);
+        if (record.intentIndex < this.firstIndex) return;
         const a = this.attempts.get(record.intentIndex);
         if (!a) return fail(`intentIndex ${record.intentIndex} is not an intent`);
         if (a.status !== 'open-intent')
@@ -82,10 +107,17 @@ export class LedgerState {
             ids.mcuUid !== a.hardwareIds.mcuUid
           )
             fail(`hardware IDs differ from intent ${record.intentIndex}`);
+          for (const role of ['modem', 'mcu'] as const)
+            if (record.certificates[role].serialHex !== a.serialsHex[role])
+              fail(
+                `${role} certificate serial differs from the one intent ${record.intentIndex} planned`,
+              );
         }
         return;
       }
       case 'revoke': {
+        if (record.commitIndex >= index) fail(`commitIndex ${record.commitIndex} is not earlier`);
+        if (record.commitIndex < this.firstIndex) return;
         const intent = this.commitToIntent.get(record.commitIndex);
         const a = intent === undefined ? undefined : this.attempts.get(intent);
         if (!a) return fail(`commitIndex ${record.commitIndex} is not a commit`);
@@ -116,6 +148,10 @@ export class LedgerState {
           hardwareIds: record.hardwareIds,
           batch: record.batch,
           status: 'open-intent',
+          serialsHex: {
+            modem: record.certificates.modem.serialHex,
+            mcu: record.certificates.mcu.serialHex,
+          },
           intentIndex: index,
         };
         this.attempts.set(index, a);
@@ -128,7 +164,16 @@ export class LedgerState {
       }
       case 'commit':
       case 'abort': {
-        const a = this.attempts.get(record.intentIndex)!;
+        if (record.type === 'abort')
+          for (const serialHex of record.revokeSerialsHex)
+            this.revokedSerials.set(serialHex, {
+              serialHex,
+              index,
+              time: record.time,
+              kind: 'abort',
+            });
+        const a = this.attempts.get(record.intentIndex);
+        if (!a) break; // before firstIndex
         this.open.delete(record.intentIndex);
         if (record.type === 'commit') {
           a.status = 'committed';
@@ -141,7 +186,16 @@ export class LedgerState {
         break;
       }
       case 'revoke': {
-        const a = this.attempts.get(this.commitToIntent.get(record.commitIndex)!)!;
+        for (const serialHex of record.revokeSerialsHex)
+          this.revokedSerials.set(serialHex, {
+            serialHex,
+            index,
+            time: record.time,
+            kind: 'revoke',
+          });
+        const intent = this.commitToIntent.get(record.commitIndex);
+        const a = intent === undefined ? undefined : this.attempts.get(intent);
+        if (!a) break; // before firstIndex
         a.status = 'revoked';
         a.revokeIndex = index;
         break;

@@ -33,3 +33,5 @@ export type { SignedCheckpoint, Checkpoint } from '../../ledger/checkpoint.ts';
 export function ledgerDirOf(stationDir: string): string {
   return join(stationDir, 'ledger');
 }
+export { exportLedger, readCheckpointFile, LedgerExportError } from './export.ts';
+export type { ExportLedgerOptions, ExportSummary } from './export.ts';

@@ -13,7 +13,7 @@ import { MerkleTree } from '../../ledger/merkle.ts';
 import { buildRecord, decodeRecord } from '../../ledger/records.ts';
 import type { LedgerRecord, NewLedgerRecord } from '../../ledger/records.ts';
 import { LedgerState } from '../../ledger/state.ts';
-import type { DeviceAttempt, HardwareIdMatch } from '../../ledger/state.ts';
+import type { DeviceAttempt, HardwareIdMatch, RevokedSerial } from '../../ledger/state.ts';
 import type { HardwareIds } from '../../certs/hardware-ids.ts';
 import { FRAME_OVERHEAD, encodeFrame, scanFramedFile } from './framed-file.ts';
 import { acquireLock, type LedgerLock } from './lock.ts';
@@ -207,6 +207,16 @@ export class LedgerWriter {
     }
   }
 
+  /** The station ID checkpoints are made for. */
+  get stationId(): string {
+    return this.opts.stationId;
+  }
+
+  /** DER SPKI of the key that signs this ledger's checkpoints. */
+  get stationPublicKeySpki(): Uint8Array {
+    return this.opts.signer.publicKeySpki();
+  }
+
   /** Number of records. */
   get size(): number {
     return this.tree.size;
@@ -321,6 +331,46 @@ export class LedgerWriter {
       closeSync(fd);
     }
     return buf;
+  }
+
+  /**
+   * Calls `fn` with the canonical bytes of records [from, to) in order, reading the file
+   * sequentially (for exports of large ledgers).
+   */
+  forEachRecordBytes(
+    from: number,
+    to: number,
+    fn: (index: number, bytes: Uint8Array) => void,
+  ): void {
+    if (from < 0 || to > this.size || from > to) throw new RangeError(`no records ${from}..${to}`);
+    if (from === to) return;
+    const fd = openSync(join(this.dir, RECORDS_FILE), 'r');
+    try {
+      const CHUNK = 8 << 20;
+      const frameEnd = (k: number) =>
+        k + 1 < this.size ? this.offsets.get(k + 1) : this.recordsEnd;
+      let i = from;
+      while (i < to) {
+        const start = this.offsets.get(i);
+        // Whole frames i..j-1, about one chunk (at least one frame) per read.
+        let j = i + 1;
+        while (j < to && frameEnd(j) - start <= CHUNK) j++;
+        const buf = new Uint8Array(frameEnd(j - 1) - start);
+        readSync(fd, buf, 0, buf.length, start);
+        for (let k = i; k < j; k++) {
+          const s = this.offsets.get(k) - start;
+          fn(k, buf.subarray(s + 4, frameEnd(k) - start - (FRAME_OVERHEAD - 4)));
+        }
+        i = j;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Serials that abort and revoke records put on the revocation list. */
+  revokedSerials(): RevokedSerial[] {
+    return [...this.state.revokedSerials.values()];
   }
 
   /** Latest attempt per given hardware ID (duplicate check). */

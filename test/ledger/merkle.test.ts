@@ -102,3 +102,16 @@ describe('Merkle tree (RFC 6962/9162)', () => {
     );
   });
 });
+
+describe('compact ranges', () => {
+  it('continue a tree from any size to the same root', () => {
+    const t = treeOf(45);
+    for (let m = 0; m <= 45; m += 1) {
+      const s = StreamingRoot.fromCompactRange(m, t.compactRange(m));
+      assert.equal(toHex(s.root()), toHex(t.root(m)));
+      for (let i = m; i < 45; i++) s.append(t.leaf(i));
+      assert.equal(toHex(s.root()), toHex(t.root(45)), `from ${m}`);
+    }
+    assert.throws(() => StreamingRoot.fromCompactRange(7, t.compactRange(6)));
+  });
+});
