@@ -26,6 +26,7 @@ export interface ModuleConfig {
   model: ModemModel;
   imei: string;
   iccid: string;
+  imsi: string;
   firmware: string;
   personality: ModemPersonality;
   seed: number;

@@ -14,6 +14,7 @@ import {
   ModemSimError,
   type ModemLatencyProfile,
   type ModemModel,
+  type ModemPersonality,
   type ModemSimOptions,
   type ModemSimStats,
   type ModemStorage,
@@ -33,6 +34,12 @@ const unplugSettleMs = 50;
 const defaultUfsCapacity = 14_483_456;
 const defaultRamCapacity = 1 << 20;
 
+/** A stable IMSI on the 001-01 test network from the ICCID's last digits. */
+function defaultImsi(iccid: string): string {
+  const digits = iccid.replace(/\D/g, '');
+  return `00101${digits.slice(-10).padStart(10, '0')}`;
+}
+
 /**
  * A Quectel module (EC25, BG96 or M66) on the device end of a PTY pair: paced at the
  * baud rate, with persistent storage in a JSON state file and deterministic faults.
@@ -44,6 +51,9 @@ const defaultRamCapacity = 1 << 20;
  */
 export class ModemSimulator {
   readonly model: ModemModel;
+  /** The simulator's end of the PTY pair. */
+  readonly devicePath: string;
+  readonly personality: ModemPersonality;
   private readonly traits: ModelTraits;
   private readonly faults: FaultBook;
   private readonly latency: Readonly<ModemLatencyProfile>;
@@ -70,6 +80,8 @@ export class ModemSimulator {
     private readonly config: ModuleConfig,
   ) {
     this.model = opts.model;
+    this.devicePath = opts.devicePath;
+    this.personality = config.personality;
     this.traits = modelTraits(opts.model);
     this.faults = new FaultBook(opts.faults ?? [], config.seed);
     this.latency = { ...defaultLatencyProfile, ...opts.latency };
@@ -88,6 +100,8 @@ export class ModemSimulator {
     if (!/^\d{15}$/.test(opts.imei)) throw new ModemSimError(where, 'IMEI must be 15 digits');
     if (!/^[0-9A-Fa-f]{19,20}$/.test(opts.iccid))
       throw new ModemSimError(where, 'ICCID must be 19–20 hex digits');
+    if (opts.imsi !== undefined && !/^\d{15}$/.test(opts.imsi))
+      throw new ModemSimError(where, 'IMSI must be 15 digits');
     const faultProblem = validateFaults(opts.faults ?? []);
     if (faultProblem) throw new ModemSimError(where, faultProblem);
     const traits = modelTraits(opts.model);
@@ -123,6 +137,7 @@ export class ModemSimulator {
       model: opts.model,
       imei: opts.imei,
       iccid: opts.iccid,
+      imsi: opts.imsi ?? defaultImsi(opts.iccid),
       firmware,
       personality: opts.personality ?? 'hardened',
       seed: opts.seed ?? 1,

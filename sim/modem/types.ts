@@ -50,6 +50,8 @@ export interface ModemSimOptions {
   model: ModemModel;
   imei: string;
   iccid: string;
+  /** 15 digits for AT+CIMI; default: test network 001-01 + digits taken from the ICCID. */
+  imsi?: string;
   /** Revision string for ATI; a per-model default otherwise. */
   firmware?: string;
   baud: number;

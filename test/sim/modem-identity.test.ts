@@ -101,6 +101,7 @@ describe('modem simulator: session and identity', () => {
       assert.equal(await h.at('AT+IPR=9600'), '\r\n+CME ERROR: 4\r\n');
       assert.equal(await h.at('AT+IFC=2,2'), '\r\nOK\r\n');
       assert.equal(await h.at('AT+IFC?'), '\r\n+IFC: 2,2\r\n\r\nOK\r\n');
+      assert.equal(await h.at('AT+CIMI'), '\r\n001011892671308\r\n\r\nOK\r\n');
       assert.equal(await h.at('AT+CPIN?'), '\r\n+CPIN: READY\r\n\r\nOK\r\n');
       assert.equal(await h.at('AT&W'), '\r\nOK\r\n');
     }));

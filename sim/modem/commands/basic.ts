@@ -51,6 +51,14 @@ const qccid: CommandHandler = async (cmd, ctx) => {
   return ok(ctx.traits.qccidPrefixed ? `+QCCID: ${ctx.config.iccid}` : ctx.config.iccid);
 };
 
+/** AT+CIMI: the IMSI alone on a line (the simulated SIM is always present). */
+const cimi: CommandHandler = async (cmd, ctx) => {
+  await ctx.delay(ctx.latency.simpleMs);
+  if (cmd.form === 'test') return ok();
+  if (cmd.form !== 'exec') return error();
+  return ok(ctx.config.imsi);
+};
+
 /**
  * AT+QGMR: the full version. The sub-version suffix is UNCONFIRMED (protocols-reference
  * A.2 expects `<revision>_xx.xxx.xx.xxx` on LTE); the simulator answers `<revision>_01.001.01.001`
@@ -109,6 +117,7 @@ export const basicCommands: ReadonlyMap<string, CommandHandler> = new Map([
   ['+CGSN', imei],
   ['+QCCID', qccid],
   ['+QGMR', qgmr],
+  ['+CIMI', cimi],
   ['+IPR', ipr],
   ['+IFC', ifc],
   ['Z', accepted],
