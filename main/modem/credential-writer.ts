@@ -248,9 +248,12 @@ export async function writeTlsCredentials(
   } catch (e) {
     if (written.size > 0 && io.engine.isOpen) {
       progress('cleanup', 0, total);
+      // Also after a cancel: a half-written credential must not stay behind, so cleanup
+      // ignores the caller's signal (every command in it still has its own timeout).
+      const cleanupIo: StoreIo = { engine: io.engine, context: io.context };
       for (const name of [...written].reverse()) {
         try {
-          await store.remove(io, name);
+          await store.remove(cleanupIo, name);
           log(`${name}: deleted after failure`);
         } catch (cleanupErr) {
           log(`${name}: could not delete after failure (${(cleanupErr as Error).message})`);

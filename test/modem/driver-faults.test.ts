@@ -179,6 +179,23 @@ describe('Quectel driver under injected faults', { skip }, () => {
     });
   }
 
+  it('a cancel mid-upload stops the write and leaves no file behind', async () => {
+    await withFaults({ model: 'EC25' }, async (m, b) => {
+      const ac = new AbortController();
+      const err = await m
+        .writeTlsCredentials(testCredentials(), {
+          signal: ac.signal,
+          onProgress: (step, sent) => {
+            if (step === 'upload:cacert' && sent >= 1024) ac.abort(new Error('operator cancelled'));
+          },
+        })
+        .catch((e: unknown) => e);
+      assert.match(String(err), /operator cancelled/);
+      assert.equal(b.sim?.files('UFS').size, 0, 'the partial upload was deleted');
+      assert.equal((await m.engine.command('AT')).final, 'OK');
+    });
+  });
+
   it('a module that reset since the session began gets ATE0 again before any upload', async () => {
     await withFaults({ model: 'EC25' }, async (m, b) => {
       const urcs: string[] = [];
