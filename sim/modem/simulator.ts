@@ -67,7 +67,6 @@ export class ModemSimulator {
   private commands = 0;
   private pacer: LinePacer;
   private input: WireInput;
-  private session: ModemSession | null = null;
   private running: Promise<void> = Promise.resolve();
   private abort = new AbortController();
   private stopped = false;
@@ -198,7 +197,6 @@ export class ModemSimulator {
       },
       log: this.log,
     });
-    this.session = session;
     const signal = this.abort.signal;
     this.running = session.run(signal).catch(async (e: unknown) => {
       if (signal.aborted) return;
@@ -298,6 +296,7 @@ export class ModemSimulator {
     const boot = this.latency.bootMs * this.latencyScale;
     this.modelledLatencyMs += boot;
     await sleep(boot);
+    if (this.stopped) return;
     await this.loseInputDuringBoot();
     this.pacer.send(frameUrc('RDY'));
     this.startSession();
