@@ -32,8 +32,10 @@ export interface RunnerSource {
 
 /** Lets the controller tell the virtual fixture a slot is about to (re)run. */
 export interface FixtureHooks {
-  /** Called before a slot is re-run, so a simulated board can be swapped for a fresh one. */
-  beforeRerun?(slot: number): Promise<void>;
+  /** Before a batch: simulated slots whose board is done get a fresh one (new ports). */
+  prepareBatch(slots: readonly SlotAssignment[]): Promise<SlotAssignment[]>;
+  /** Before a slot is re-run: a simulated slot gets a fresh board; its new ports, or null. */
+  beforeRerun(slot: number): Promise<SlotAssignment | null>;
 }
 
 const stopTimeoutMs = 60_000;
@@ -65,6 +67,12 @@ export class BatchController {
 
   get running(): boolean {
     return this.inflight.size > 0;
+  }
+
+  /** Whether `slot` is queued or running in the current batch. */
+  slotBusy(slot: number): boolean {
+    const s = this.current.slots.find((x) => x.slot === slot);
+    return !!s && this.running && (s.phase === 'running' || s.phase === 'queued');
   }
 
   state(): BatchState {
@@ -114,7 +122,29 @@ export class BatchController {
 
   private track(p: Promise<unknown>): void {
     const tracked = p
-      .catch((e: unknown) => this.log(`batch: runner failed: ${(e as Error).message}`))
+      .catch((e: unknown) => {
+        // The runner itself failed (not a slot): no slot may be left looking busy.
+        const message = (e as Error).message.split('\n')[0];
+        this.log(`batch: runner failed: ${message}`);
+        this.current = {
+          ...this.current,
+          slots: this.current.slots.map((s) =>
+            s.phase === 'running' || s.phase === 'queued'
+              ? {
+                  ...s,
+                  phase: 'fail',
+                  failure: {
+                    step: s.step ?? 'start',
+                    code: 'internal',
+                    message,
+                    deviceAnswer: null,
+                  },
+                  finishedAt: Date.now(),
+                }
+              : s,
+          ),
+        };
+      })
       .finally(() => {
         this.inflight.delete(tracked);
         if (this.inflight.size === 0) this.emit({ kind: 'batch', state: this.state() });
@@ -124,6 +154,7 @@ export class BatchController {
 
   async start(slots: SlotAssignment[]): Promise<BatchState> {
     if (this.running) throw new StationAppError('batch-running', 'a batch is already running');
+    slots = await this.fixture.prepareBatch(slots);
     const id = `batch-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     const { runner, profile } = await this.source.openRunner(id, (ev) => this.onEvent(id, ev));
     this.runner = runner;

@@ -11,7 +11,7 @@ import { SecretRegistry } from './secret-guard.ts';
 import { BatchController } from './batch-controller.ts';
 import { LedgerBrowser } from './ledger-browser.ts';
 import { StationSession } from './station-session.ts';
-import { VirtualFixture } from './virtual-fixture.ts';
+import { VirtualFixture, type VirtualFixtureOptions } from './virtual-fixture.ts';
 import { StationAppError } from './errors.ts';
 
 export interface StationAppOptions {
@@ -19,8 +19,10 @@ export interface StationAppOptions {
   stationDir: string;
   /** One line per state change; never receives secrets. */
   log?: (line: string) => void;
-  /** Baud rate of the virtual fixture's simulated UARTs. */
-  virtualBaud?: number;
+  /** Virtual fixture tuning (UART speed, simulated module latency). */
+  virtualFixture?: VirtualFixtureOptions;
+  /** PBKDF2 iterations for stations created from the UI (tests lower it). */
+  kdfIterations?: number;
 }
 
 export interface StationApp {
@@ -38,8 +40,12 @@ export function createStationApp(opts: StationAppOptions): StationApp {
   const events = new EventHub(secrets, (channel) =>
     log(`app: withheld a ${channel} event that carried secret material`),
   );
-  const session = new StationSession(opts.stationDir, secrets, log);
-  const fixture = new VirtualFixture(log, opts.virtualBaud);
+  const session = new StationSession(opts.stationDir, secrets, log, {
+    ...(opts.kdfIterations ? { kdfIterations: opts.kdfIterations } : {}),
+  });
+  const fixture = new VirtualFixture(log, opts.virtualFixture, (info) =>
+    events.emit('fixture:changed', info),
+  );
   const batch = new BatchController(session, fixture, (ev) => events.emit('batch:event', ev), log);
   const ledger = new LedgerBrowser(session, (p) => events.emit('ledger:export-progress', p));
 
@@ -103,7 +109,11 @@ export function createStationApp(opts: StationAppOptions): StationApp {
       events.emit('fixture:changed', info);
       return info;
     },
-    'fixture:inject-fault': async ({ slot, fault }) => fixture.injectFault(slot, fault),
+    'fixture:inject-fault': async ({ slot, fault }) => {
+      if (batch.slotBusy(slot))
+        throw new StationAppError('batch-running', `slot ${slot} is running`, { slot });
+      return fixture.injectFault(slot, fault);
+    },
     'batch:start': ({ slots }) => batch.start(slots),
     'batch:stop': () => batch.stop(),
     'batch:rerun': ({ slot }) => batch.rerun(slot),

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BatchEvent } from '../../contract/channels.ts';
 import type {
   BatchState,
@@ -80,7 +80,16 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
     });
   }, []);
   useEvent('batch:event', onBatchEvent);
+  const virtRef = useRef<VirtualFixtureInfo | null>(null);
+  virtRef.current = virt;
   const onFixture = useCallback((f: VirtualFixtureInfo) => {
+    // A simulated slot that got a fresh board has new ports: follow them.
+    const before = new Set(virtRef.current?.slots.flatMap((s) => [s.modemPort, s.mcuPort]) ?? []);
+    setAssign((assigned) =>
+      assigned.map((a) =>
+        before.has(a.modemPort) ? (f.slots.find((s) => s.slot === a.slot) ?? a) : a,
+      ),
+    );
     setVirt(f);
     setPortsVersion((v) => v + 1);
   }, []);
