@@ -65,8 +65,30 @@ export class AtChannel {
     return out;
   }
 
-  write(bytes: Uint8Array): Promise<void> {
-    return this.transport.write(bytes);
+  /**
+   * Writes and waits for the OS to take the bytes, by `timeoutMs`: a peer that stops
+   * reading must not hold a slot forever (the drain itself cannot be cancelled; it is
+   * left to finish or fail when the port closes).
+   */
+  async write(bytes: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const write = this.transport.write(bytes);
+    try {
+      await Promise.race([
+        write,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new DeadlineExpired()), timeoutMs);
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      write.catch(() => {}); // a late failure after a timeout is already reported
+    }
   }
 
   /** Forgets all input received so far (buffered in the transport and in the tokenizer). */

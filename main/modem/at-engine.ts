@@ -258,7 +258,7 @@ export class AtEngine {
     data: CommandOptions['data'],
   ): Promise<AtResponse> {
     const deadline = Date.now() + timeoutMs;
-    await this.writeCommand(flight);
+    await this.writeCommand(flight, timeoutMs, signal);
     let payload: Uint8Array | undefined;
     for (;;) {
       const cls = await this.nextLine(flight, deadline, timeoutMs, 'answer', signal);
@@ -301,7 +301,7 @@ export class AtEngine {
   ): Promise<AtResponse> {
     const prompt = o.prompt ?? 'CONNECT';
     let deadline = Date.now() + o.timeoutMs;
-    await this.writeCommand(flight);
+    await this.writeCommand(flight, o.timeoutMs, signal);
     // Phase 1: the module accepts data.
     for (;;) {
       const tok = await this.nextToken(deadline, o.timeoutMs, prompt, flight, signal, {
@@ -324,7 +324,7 @@ export class AtEngine {
     const block = o.ackEvery && o.ackEvery > 0 ? o.ackEvery : 1024;
     for (let off = 0; off < data.length; off += block) {
       const end = Math.min(off + block, data.length);
-      await this.channel.write(data.subarray(off, end));
+      await this.send(data.subarray(off, end), flight, o.timeoutMs, signal, 'data');
       o.onProgress?.(end, data.length);
       if (o.ackEvery && end < data.length) {
         deadline = Date.now() + o.timeoutMs;
@@ -450,9 +450,29 @@ export class AtEngine {
     }
   }
 
-  private async writeCommand(flight: Flight): Promise<void> {
+  private async writeCommand(
+    flight: Flight,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     this.log({ dir: 'tx', text: flight.command });
-    await this.channel.write(ascii(flight.command + '\r'));
+    await this.send(ascii(flight.command + '\r'), flight, timeoutMs, signal, 'command');
+  }
+
+  private async send(
+    bytes: Uint8Array,
+    flight: Flight,
+    timeoutMs: number,
+    signal: AbortSignal,
+    what: string,
+  ): Promise<void> {
+    try {
+      await this.channel.write(bytes, timeoutMs, signal);
+    } catch (e) {
+      if (e instanceof DeadlineExpired)
+        throw new ModemTimeoutError(flight.context, `port accepting the ${what}`, timeoutMs);
+      throw e;
+    }
   }
 
   private emitUrc(line: string): void {
@@ -473,7 +493,12 @@ export class AtEngine {
   private async resyncNow(context: ModemErrorContext, signal: AbortSignal): Promise<void> {
     this.log({ dir: 'event', text: 'resync' });
     this.channel.discard();
-    await this.channel.write(ascii('\r'));
+    try {
+      await this.channel.write(ascii('\r'), this.resyncAttemptMs, signal);
+    } catch (e) {
+      if (e instanceof DeadlineExpired) throw new ModemResyncError(context, 0);
+      throw e;
+    }
     await this.channel.drainQuiet(QUIET_MS, signal, (l) => this.resyncLine(l));
     const flight: Flight = {
       command: 'AT',
@@ -483,9 +508,9 @@ export class AtEngine {
       lines: [],
     };
     for (let attempt = 1; attempt <= this.resyncAttempts; attempt++) {
-      await this.writeCommand(flight);
       const deadline = Date.now() + this.resyncAttemptMs;
       try {
+        await this.writeCommand(flight, this.resyncAttemptMs, signal);
         for (;;) {
           const tok = await this.channel.pull(deadline, signal);
           if (tok.kind !== 'line') continue;
@@ -500,7 +525,7 @@ export class AtEngine {
           }
         }
       } catch (e) {
-        if (!(e instanceof DeadlineExpired)) throw e;
+        if (!(e instanceof DeadlineExpired || e instanceof ModemTimeoutError)) throw e;
       }
     }
     throw new ModemResyncError(context, this.resyncAttempts);
