@@ -31,6 +31,7 @@ export interface UrcTiming {
 }
 
 const unplugSettleMs = 50;
+const flushLimitMs = 2000;
 const defaultUfsCapacity = 14_483_456;
 const defaultRamCapacity = 1 << 20;
 
@@ -223,7 +224,7 @@ export class ModemSimulator {
     // Let bytes already written reach the host and give it a moment: node-serialport on a
     // PTY slave can miss the hang-up when it lands right behind fresh data (seen here about
     // one time in two without the pause), and the station would then wait for a timeout.
-    await this.pacer.idle();
+    await this.pacerIdle();
     await sleep(unplugSettleMs);
     await this.transport.close().catch(() => {});
     try {
@@ -300,7 +301,14 @@ export class ModemSimulator {
     await this.loseInputDuringBoot();
     this.pacer.send(frameUrc('RDY'));
     this.startSession();
-    await this.pacer.idle();
+    await this.pacerIdle();
+  }
+
+  /** Waits for queued output, but never longer than `flushLimitMs` (a host that stopped reading). */
+  private async pacerIdle(): Promise<void> {
+    const giveUp = new AbortController();
+    await Promise.race([this.pacer.idle(), sleep(flushLimitMs, giveUp.signal).catch(() => {})]);
+    giveUp.abort();
   }
 
   /** Whatever the station sent while the module was booting is lost (but still recorded). */
@@ -323,7 +331,7 @@ export class ModemSimulator {
     this.abort.abort(new Error('simulator stopped'));
     await this.running;
     this.pacer.close();
-    await this.pacer.idle();
+    await this.pacerIdle();
     this.store.save();
     await this.transport.close().catch(() => {});
   }
