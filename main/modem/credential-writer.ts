@@ -132,6 +132,12 @@ export async function writeTlsCredentials(
   const context = io.context;
   const ctx = checkCtx(c.ctx ?? 0, context);
   const names = { ...store.defaultNames(ctx), ...c.names };
+  for (const role of CREDENTIAL_ROLES)
+    if (!/^[A-Za-z0-9_.:/-]{1,80}$/.test(names[role]))
+      throw new ModemInputError(
+        context,
+        `${role} file name "${names[role]}" is not a plain name of 1–80 characters`,
+      );
   const pems: Record<CredentialRole, string> = {
     cacert: c.caCertPem,
     clientcert: c.clientCertPem,

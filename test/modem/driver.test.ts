@@ -186,7 +186,16 @@ for (const model of realModem ? (['EC25'] as const) : (['EC25', 'BG96', 'M66'] a
           name: 'ModemInputError',
           message: /clientkey is not a PEM block/,
         });
+        await assert.rejects(
+          m.writeTlsCredentials(testCredentials({ names: { cacert: 'a",1,"b' }, ctx: 1 })),
+          { name: 'ModemInputError', message: /cacert file name/ },
+        );
+        await assert.rejects(m.writeTlsCredentials(testCredentials({ ctx: 6 })), {
+          name: 'ModemInputError',
+          message: /TLS context must be 0–5, got 6/,
+        });
         assert.equal(board.sim?.files(storageOf(model)).size, 0);
+        assert.doesNotMatch(renderSent(board), /QFUPL|QSECWRITE|QFDEL/);
       });
     });
   });
