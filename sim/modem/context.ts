@@ -36,7 +36,8 @@ export interface ModuleConfig {
 /** The result of a data phase: what arrived before the size was reached or the line went idle. */
 export interface DataPhase {
   data: Uint8Array;
-  timedOut: boolean;
+  /** All bytes came, the line went idle, or the host sent the `+++` escape. */
+  ending: 'complete' | 'timeout' | 'escape';
 }
 
 /** What a command handler may use; the session implements it. */
@@ -52,8 +53,9 @@ export interface CommandContext {
   send(bytes: string | Uint8Array): void;
   /**
    * Receives an upload's data phase: up to `size` bytes, ending early after `idleMs`
-   * without a byte. With `ackEvery`, sends one `A` after each that many bytes. Applies the
-   * upload faults; an unplug fault ends the session from inside.
+   * without a byte or on `+++` framed by a second of silence each side (the `+` are not
+   * stored). With `ackEvery`, sends one `A` after each that many bytes. Applies the upload
+   * faults; an unplug fault ends the session from inside.
    */
   receiveData(size: number, idleMs: number, ackEvery: number | null): Promise<DataPhase>;
 }

@@ -22,6 +22,10 @@ export class UnplugRequested extends Error {
 /** Longest command line kept; longer input is dropped like a real module's overflow. */
 const maxLineLength = 4096;
 const ackByte = 'A';
+const plus = 0x2b;
+/** `+++` ends a data phase when framed by this much silence on both sides (BG96 FILE manual). */
+const escapeGuardMs = 1000;
+const escapeLength = 3;
 
 /** Everything a session needs from its simulator. */
 export interface SessionDeps {
@@ -154,43 +158,64 @@ export class ModemSession implements CommandContext {
     const out = new Uint8Array(size);
     let stored = 0;
     let onWire = 0;
-    let timedOut = false;
+    let ending: DataPhase['ending'] = 'complete';
+    /** `+` bytes held back after a guard-time silence: maybe an escape, maybe data. */
+    let held = 0;
     const checkUnplug = () => {
       if (unplugAfter !== undefined && onWire >= unplugAfter)
         throw new UnplugRequested(this.currentLine);
     };
+    const accept = (byte: number) => {
+      checkUnplug();
+      const offset = onWire++;
+      if (uf.drop && offset === uf.drop.offset) return;
+      out[stored++] = uf.corrupt && offset === uf.corrupt.offset ? byte ^ uf.corrupt.mask : byte;
+      if (ackEvery !== null && stored % ackEvery === 0) this.send(ackByte);
+    };
+    const releaseHeld = () => {
+      for (; held > 0; held--) accept(plus);
+    };
     checkUnplug();
     while (stored < size) {
       const dropPending = uf.drop !== undefined && onWire <= uf.drop.offset;
+      const waitMs = held === escapeLength ? Math.min(escapeGuardMs, idleMs) : idleMs;
+      const t0 = performance.now();
       let chunk: Uint8Array;
       try {
         chunk = await this.deps.input.read(
-          size - stored + (dropPending ? 1 : 0),
-          idleMs,
+          size - stored - held + (dropPending ? 1 : 0),
+          waitMs,
           this.signal,
         );
       } catch (e) {
         if (!(e instanceof TransportTimeoutError)) throw e;
-        timedOut = true;
+        if (held === escapeLength) ending = 'escape';
+        else {
+          releaseHeld();
+          ending = 'timeout';
+        }
         break;
       }
+      const silentBefore = performance.now() - t0 >= escapeGuardMs;
       for (let i = 0; i < chunk.length; i++) {
-        if (stored === size) {
+        if (stored + held === size) {
+          releaseHeld();
           this.deps.input.unread(chunk.subarray(i));
           break;
         }
-        checkUnplug();
-        let b = chunk[i];
-        const offset = onWire++;
-        if (uf.drop && offset === uf.drop.offset) continue;
-        if (uf.corrupt && offset === uf.corrupt.offset) b ^= uf.corrupt.mask;
-        out[stored++] = b;
-        if (ackEvery !== null && stored % ackEvery === 0) this.send(ackByte);
+        const b = chunk[i];
+        const mayEscape = held > 0 ? held < escapeLength : i === 0 && silentBefore;
+        if (b === plus && mayEscape) held++;
+        else {
+          releaseHeld();
+          accept(b);
+        }
       }
+      if (stored + held === size) releaseHeld();
     }
     checkUnplug();
-    if (timedOut)
-      this.deps.log(`  (data phase idle for ${idleMs} ms after ${stored} of ${size} bytes)`);
-    return { data: out.subarray(0, stored), timedOut };
+    if (ending !== 'complete')
+      this.deps.log(`  (data phase ended by ${ending} after ${stored} of ${size} bytes)`);
+    return { data: out.subarray(0, stored), ending };
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { quectelChecksum, readModemState } from '../../sim/modem/index.ts';
 import { withModemHarness, type ModemHarness } from '../../sim/modem/harness.ts';
 
@@ -129,6 +130,34 @@ describe('modem simulator: UFS files', () => {
       await h.readUntil('\r\nCONNECT\r\n');
       assert.equal(await h.readUntil(/ERROR: \d+\r\n$/, 10_000), '\r\n+CME ERROR: 421\r\n');
       assert.equal(h.sim.files('UFS').has('none.bin'), false);
+    }));
+
+  it('ends an upload on +++ framed by a second of silence, keeping the bytes before it', () =>
+    withModemHarness({}, async (h) => {
+      await h.at('ATE0');
+      await h.send('AT+QFUPL="esc.bin",100,10\r');
+      await h.readUntil('\r\nCONNECT\r\n');
+      await h.send('0123456789');
+      await sleep(1200);
+      await h.send('+++');
+      const ck = quectelChecksum(bytes('0123456789')).toString(16);
+      assert.equal(await h.readUntil('OK\r\n', 10_000), `\r\n+QFUPL: 10,${ck}\r\n\r\nOK\r\n`);
+      assert.deepEqual(h.sim.files('UFS').get('esc.bin'), bytes('0123456789'));
+    }));
+
+  it('stores + bytes that are not a guarded escape', () =>
+    withModemHarness({}, async (h) => {
+      await h.at('ATE0');
+      await h.send('AT+QFUPL="plus.bin",9,10\r');
+      await h.readUntil('\r\nCONNECT\r\n');
+      await h.send('ab+++');
+      await sleep(1200);
+      await h.send('++x');
+      await sleep(300);
+      await h.send('y');
+      const ck = quectelChecksum(bytes('ab+++++xy')).toString(16);
+      assert.equal(await h.readUntil('OK\r\n', 10_000), `\r\n+QFUPL: 9,${ck}\r\n\r\nOK\r\n`);
+      assert.deepEqual(h.sim.files('UFS').get('plus.bin'), bytes('ab+++++xy'));
     }));
 
   it('treats bytes after the declared size as the next command', () =>
