@@ -58,6 +58,11 @@ export interface ExportVerifyOptions {
    * two costs separately.
    */
   checkChains?: boolean;
+  /**
+   * A checkpoint the importer already holds: the export must reproduce its root at its
+   * size (when the export covers that size), else it is a fork and is refused.
+   */
+  expectPrefix?: { treeSize: number; rootHashHex: string };
 }
 
 /** What a verified export vouches for. */
@@ -118,6 +123,17 @@ export class ExportVerifier {
   private chain: Uint8Array[] | undefined;
   private lastStationKeyB64: string | undefined;
   private readonly checkChains: boolean;
+  private readonly expectPrefix?: { treeSize: number; rootHashHex: string };
+
+  private checkPrefix(): void {
+    const p = this.expectPrefix!;
+    if (toHex(this.tree.root()) !== p.rootHashHex)
+      throw new ExportVerificationError(
+        EXPORT_FILES.records,
+        `the ledger at size ${p.treeSize} differs from the checkpoint already imported (fork)`,
+        p.treeSize - 1,
+      );
+  }
 
   constructor(
     private readonly files: ExportHeaderFiles,
@@ -223,6 +239,8 @@ export class ExportVerifier {
     }
     if (m.firstIndex > 0) this.chain = this.caChainDer;
     this.state = new LedgerState(m.firstIndex);
+    this.expectPrefix = opts.expectPrefix;
+    if (this.expectPrefix && this.expectPrefix.treeSize === m.firstIndex) this.checkPrefix();
     this.csv.update(csvHeader());
   }
 
@@ -272,6 +290,7 @@ export class ExportVerifier {
       toHex(this.tree.root()) !== this.consistency.from.checkpoint.rootHashHex
     )
       fail('records do not reproduce the previous export checkpoint (fork)');
+    if (this.expectPrefix && this.tree.count === this.expectPrefix.treeSize) this.checkPrefix();
     this.csv.update(csvRow(index, record));
     return record;
   }
