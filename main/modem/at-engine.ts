@@ -553,6 +553,8 @@ function commandError(
 }
 
 function shouldResync(err: unknown): boolean {
+  // A failed resync is not retried at once: the next command tries again.
+  if (err instanceof ModemResyncError) return false;
   return (
     err instanceof ModemTimeoutError ||
     err instanceof ModemProtocolError ||

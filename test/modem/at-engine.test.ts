@@ -8,6 +8,7 @@ import {
   ModemError,
   ModemLineOverflowError,
   ModemProtocolError,
+  ModemResyncError,
   ModemTimeoutError,
 } from '../../main/modem/errors.ts';
 import { ScriptedDevice, type DeviceIo, type Script } from './helpers/scripted-device.ts';
@@ -116,6 +117,27 @@ describe('AtEngine over a PTY', () => {
     const i = dev.commands.indexOf('AT+STALL');
     assert.deepEqual(dev.commands.slice(i + 1, i + 3), ['', 'AT'], 'resync sends \\r then AT');
     assert.equal((await engine.command('AT')).final, 'OK');
+  });
+
+  it('gives up a resync after the bounded attempts, and tries again on the next command', async () => {
+    let alive = false;
+    const { engine, dev } = await setup(device((cmd) => !alive && cmd !== ''));
+    const t0 = Date.now();
+    await assert.rejects(engine.resync(), (e: unknown) => {
+      assert.ok(e instanceof ModemResyncError);
+      assert.equal(e.attempts, 3);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.equal(dev.commands.filter((c) => c === 'AT').length, 3);
+    alive = true;
+    const before = dev.commands.length;
+    assert.equal((await engine.command('AT')).final, 'OK');
+    assert.deepEqual(
+      dev.commands.slice(before),
+      ['', 'AT', 'AT'],
+      'resync first, then the command',
+    );
   });
 
   it('fails on a garbage line, resyncs, and recovers', async () => {
