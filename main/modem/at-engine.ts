@@ -328,7 +328,13 @@ export class AtEngine {
       o.onProgress?.(end, data.length);
       if (o.ackEvery && end < data.length) {
         deadline = Date.now() + o.timeoutMs;
-        await this.awaitAck(flight, deadline, o.timeoutMs, signal);
+        const early = await this.awaitAck(flight, deadline, o.timeoutMs, signal);
+        if (early) {
+          // The module ended the data phase itself: the rest must not follow, it would be
+          // read as commands. The caller sees the short size in the result.
+          this.log({ dir: 'event', text: `module ended the data phase after ${end} bytes` });
+          return early;
+        }
       }
     }
     this.log({ dir: 'event', text: `<${data.length} data bytes sent>` });
@@ -366,26 +372,27 @@ export class AtEngine {
     }
   }
 
+  /** Waits for one upload ack; a final result instead means the module ended the upload. */
   private async awaitAck(
     flight: Flight,
     deadline: number,
     timeoutMs: number,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<AtResponse | undefined> {
     for (;;) {
       const tok = await this.nextToken(deadline, timeoutMs, 'ack', flight, signal, { acks: true });
-      if (tok.kind === 'ack') return;
+      if (tok.kind === 'ack') return undefined;
       if (tok.kind === 'prompt') continue;
       const cls = this.classify(tok, flight);
       if (cls === undefined) continue;
-      // The module ends an upload early with its result or an error: stop sending.
       if (cls.kind === 'error') throw commandError(flight, cls);
-      if (cls.kind === 'ok' || cls.kind === 'connect')
+      if (cls.kind === 'ok')
+        return { command: flight.command, lines: flight.lines, final: cls.text };
+      if (cls.kind === 'connect')
         throw new ModemProtocolError(
           flight.context,
           'unexpected',
-          `got ${cls.kind === 'ok' ? cls.text : 'CONNECT'} while waiting for an upload ack` +
-            (flight.lines.length ? ` after ${flight.lines.join(' | ')}` : ''),
+          'CONNECT while waiting for an upload ack',
         );
       if (cls.kind === 'info') flight.lines.push(cls.text);
     }

@@ -203,6 +203,34 @@ describe('AtEngine over a PTY', () => {
     assert.deepEqual(progress, [1024, 2048, 2500]);
   });
 
+  it('stops sending when the module ends an upload early, and returns its result', async () => {
+    let checked!: (leaked: number) => void;
+    const leaked = new Promise<number>((resolve) => (checked = resolve));
+    const { engine } = await setup(
+      device(async (cmd, io) => {
+        if (!cmd.startsWith('AT+QFUPL=')) return false;
+        await io.send('\r\nCONNECT\r\n');
+        await io.readData(1024);
+        await io.send('\r\n+QFUPL: 1024,abcd\r\n\r\nOK\r\n');
+        await io.settle(300);
+        checked(io.pendingBytes());
+        return true;
+      }),
+    );
+    const r = await engine.sendData(
+      'AT+QFUPL="UFS:t.bin",3000,5,1',
+      new Uint8Array(3000).fill(0x41),
+      { ackEvery: 1024, timeoutMs: 3000 },
+    );
+    assert.deepEqual(r.lines, ['+QFUPL: 1024,abcd']);
+    assert.equal(
+      await leaked,
+      0,
+      'no data byte may follow the result: it would be read as a command',
+    );
+    assert.equal((await engine.command('AT')).final, 'OK');
+  });
+
   it('waits for the > prompt and takes SEND OK as success', async () => {
     const { engine } = await setup(
       device(async (cmd, io) => {
