@@ -138,6 +138,8 @@ export async function writeTlsCredentials(
         context,
         `${role} file name "${names[role]}" is not a plain name of 1–80 characters`,
       );
+  if (new Set(CREDENTIAL_ROLES.map((r) => names[r].toUpperCase())).size !== CREDENTIAL_ROLES.length)
+    throw new ModemInputError(context, 'the three credential files need three different names');
   const pems: Record<CredentialRole, string> = {
     cacert: c.caCertPem,
     clientcert: c.clientCertPem,

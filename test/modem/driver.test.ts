@@ -190,6 +190,12 @@ for (const model of realModem ? (['EC25'] as const) : (['EC25', 'BG96', 'M66'] a
           m.writeTlsCredentials(testCredentials({ names: { cacert: 'a",1,"b' }, ctx: 1 })),
           { name: 'ModemInputError', message: /cacert file name/ },
         );
+        await assert.rejects(
+          m.writeTlsCredentials(
+            testCredentials({ names: { clientcert: 'same.pem', clientkey: 'SAME.pem' } }),
+          ),
+          { name: 'ModemInputError', message: /three different names/ },
+        );
         await assert.rejects(m.writeTlsCredentials(testCredentials({ ctx: 6 })), {
           name: 'ModemInputError',
           message: /TLS context must be 0–5, got 6/,
