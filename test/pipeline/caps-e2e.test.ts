@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openProvisioningLine } from '../../main/pipeline/line.ts';
+import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
+import { startFixture } from '../../sim/index.ts';
+import { PASSPHRASE, makeStation, writeProfile } from './helpers.ts';
+
+let dir: string;
+let station: LineStation;
+let fixture: Awaited<ReturnType<typeof startFixture>>;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kl-pipe-caps-'));
+  station = await unlockStation(await makeStation(dir), PASSPHRASE);
+  fixture = await startFixture({
+    slots: 3,
+    dir: join(dir, 'fixture'),
+    seed: 23,
+    latencyScale: 0.1,
+    modemModel: 'EC25',
+    mcuFamily: 'F4',
+  });
+});
+
+after(async () => {
+  station?.close();
+  await fixture?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const slots = () =>
+  fixture.slots.map((s) => ({ slot: String(s.slot), modemPort: s.modemPort, mcuPort: s.mcuPort }));
+
+test('a batch capped at 2 issues 2 and refuses the third before any key exists', async () => {
+  const profile = await writeProfile(dir, 'cap2', (p) => {
+    p.caps = { perBatch: 2, perHour: 100 };
+  });
+  const line = await openProvisioningLine({ station, profile, batch: 'capped' });
+  try {
+    const r = await line.runner.run(slots(), AbortSignal.timeout(120_000));
+    assert.equal(r.passed.length, 2, JSON.stringify(r.failed));
+    assert.equal(r.failed.length, 1);
+    const f = r.failed[0];
+    assert.equal(f.step, 'intent');
+    assert.equal(f.code, 'cap');
+    assert.match(f.reason, /issuance cap reached: batch already issued 2 of 2/);
+    assert.deepEqual(f.revokedSerials, []);
+    assert.equal(line.ledger.findByBatch('capped').length, 2, 'only two intents were written');
+    // Nothing was written to the refused board.
+    const refused = fixture.slots.find((s) => String(s.slot) === f.slot)!;
+    assert.equal(refused.modem.files('UFS').size, 0);
+  } finally {
+    await line.close();
+  }
+});
+
+test('the per-hour cap counts the ledger across batches and station restarts', async () => {
+  const profile = await writeProfile(dir, 'hour2', (p) => {
+    p.caps = { perBatch: 100, perHour: 2 };
+  });
+  const line = await openProvisioningLine({ station, profile, batch: 'next-batch' });
+  try {
+    const refused = slots().filter(
+      (s) =>
+        line.ledger.findByHardwareId({ imei: fixture.slots[Number(s.slot) - 1].imei }).length === 0,
+    );
+    assert.equal(refused.length, 1);
+    const r = await line.runner.run(refused, AbortSignal.timeout(60_000));
+    assert.equal(r.failed[0]?.code, 'cap');
+    assert.match(r.failed[0].reason, /station issued 2 of 2 in the last hour/);
+  } finally {
+    await line.close();
+  }
+});
