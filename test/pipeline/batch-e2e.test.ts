@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { connect } from 'node:tls';
 import {
   decodePkcs8,
   parseCertificate,
@@ -16,7 +17,16 @@ import { decodeCredentialBlob } from '../../main/mcu/index.ts';
 import type { PipelineEvent } from '../../main/pipeline/events.ts';
 import { openProvisioningLine } from '../../main/pipeline/line.ts';
 import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
-import { readExport } from '../../server/export-reader.ts';
+import {
+  SqliteDeviceStore,
+  createDeviceServer,
+  ephemeralServerCertificate,
+  importExport,
+  readExport,
+  type DecisionEvent,
+  type DeviceServer,
+  type TlsServerCredentials,
+} from '../../server/index.ts';
 import { startFixture } from '../../sim/index.ts';
 import { PASSPHRASE, makeStation, writeProfile } from './helpers.ts';
 
@@ -28,6 +38,12 @@ let stationDir: string;
 let profilePath: string;
 let station: LineStation;
 let fixture: Awaited<ReturnType<typeof startFixture>>;
+let store: SqliteDeviceStore;
+let server: DeviceServer;
+let serverTls: TlsServerCredentials;
+const decisions: DecisionEvent[] = [];
+/** Slot 1's modem credentials as the module held them after the first batch. */
+let firstCredentials: { cert: string; key: string };
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kl-pipe-e2e-'));
@@ -45,6 +61,8 @@ before(async () => {
 });
 
 after(async () => {
+  await server?.close();
+  store?.close();
   station?.close();
   await fixture?.stop();
   await rm(dir, { recursive: true, force: true });
@@ -52,6 +70,39 @@ after(async () => {
 
 function slotsOf(f: typeof fixture) {
   return f.slots.map((s) => ({ slot: String(s.slot), modemPort: s.modemPort, mcuPort: s.mcuPort }));
+}
+
+/** The module's own files as a device would use them: its TLS client cert and key. */
+function modemCredentials(s: (typeof fixture.slots)[number]): { cert: string; key: string } {
+  const files = s.modem.files('UFS');
+  const get = (n: string) => Buffer.from(files.get(n) ?? new Uint8Array()).toString('latin1');
+  return { cert: get('klcc1.pem'), key: get('klck1.pem') };
+}
+
+/** A real TLS handshake against the reference server; resolves with what it sent back. */
+function handshake(creds: { cert: string; key: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({
+      host: '127.0.0.1',
+      port: server.port,
+      cert: creds.cert,
+      key: creds.key,
+      ca: serverTls.cert,
+      checkServerIdentity: () => undefined,
+    });
+    let data = '';
+    const timer = setTimeout(() => sock.destroy(new Error('handshake timeout')), 20_000);
+    sock.on('data', (d: Buffer) => (data += d.toString()));
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      if (data === '') resolve('');
+      else reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+  });
 }
 
 function records(ledger: { size: number; record(i: number): LedgerRecord }): LedgerRecord[] {
@@ -144,6 +195,30 @@ test(`${SLOTS} slots provisioned at once: modem files, TLS context, MCU flash an
   assert.equal(v.counts.commit, SLOTS);
   assert.equal(v.crl.serialsHex.length, 0);
 
+  // The reference server imports it and lets each device in with the credentials its
+  // modem now holds (a real mutual-TLS handshake).
+  store = new SqliteDeviceStore(':memory:');
+  assert.equal(importExport(store, join(dir, 'export-1')).devicesAdded, SLOTS);
+  serverTls = await ephemeralServerCertificate();
+  server = await createDeviceServer({
+    store,
+    tls: serverTls,
+    port: 0,
+    host: '127.0.0.1',
+    onDecision: (d) => decisions.push(d),
+  });
+  for (const s of fixture.slots) {
+    const answer = JSON.parse((await handshake(modemCredentials(s))).trim()) as {
+      accepted: boolean;
+      deviceId: string;
+    };
+    const commit = commits.find((c) => c.slot === String(s.slot))!;
+    assert.equal(answer.accepted, true, `slot ${s.slot} accepted`);
+    assert.equal(answer.deviceId, commit.deviceId);
+    assert.equal(decisions.at(-1)?.reason, 'committed');
+  }
+  firstCredentials = modemCredentials(fixture.slots[0]);
+
   // Progress events are typed, monotonic per slot and end at 100 %.
   for (const s of fixture.slots) {
     const p = events.filter(
@@ -220,4 +295,13 @@ test('an explicit re-provision revokes the old certificates and commits new ones
   }
   const v = readExport(join(dir, 'export-3'));
   for (const serial of revoked) assert.ok(v.crl.serialsHex.includes(serial), `CRL lists ${serial}`);
+
+  // After importing the new export the server refuses the old identity, accepts the new.
+  importExport(store, join(dir, 'export-3'));
+  assert.equal(await handshake(firstCredentials), '', 'old certificate refused');
+  assert.equal(decisions.at(-1)?.reason, 'revoked');
+  const fresh = JSON.parse((await handshake(modemCredentials(fixture.slots[0]))).trim()) as {
+    accepted: boolean;
+  };
+  assert.equal(fresh.accepted, true);
 });
