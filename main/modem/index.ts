@@ -2,15 +2,15 @@
  * Quectel modem driver: AT engine over a Transport, identity, credential write and
  * verification for LTE Standard / LPWA (`UFS:`) and 2G (`NVRAM:`). See docs/modem-driver.md.
  */
-export {
-  AtEngine,
-  type AtEngineOptions,
-  type AtLog,
-  type AtLogEntry,
-  type AtResponse,
-  type CommandOptions,
-  type SendDataOptions,
-} from './at-engine.ts';
+export { AtEngine } from './at-engine.ts';
+export type {
+  AtEngineOptions,
+  AtLog,
+  AtLogEntry,
+  AtResponse,
+  CommandOptions,
+  SendDataOptions,
+} from './at-types.ts';
 export { formatChecksum, parseChecksum, quectelChecksum } from './checksum.ts';
 export type {
   ExpectedCredentials,
