@@ -107,7 +107,7 @@ describe('Quectel driver under injected faults', { skip }, () => {
         const report = await m.writeTlsCredentials(testCredentials());
         assert.equal(report.files.length, 3);
       },
-      { timeouts: { ...timeouts, commandMs: 1500 } },
+      { timeouts: { ...timeouts, commandMs: 2500 } },
     );
   });
 
