@@ -16,28 +16,46 @@ export class NonCanonicalError extends Error {
   override name = 'NonCanonicalError';
 }
 
-function encodeValue(v: unknown, path: string): string {
-  if (v === null) return 'null';
+/**
+ * Checks every value is representable and, with `sortedOnly`, that object keys are
+ * already in canonical order; otherwise returns a copy with sorted keys. The text itself
+ * comes from JSON.stringify, whose string escaping is the one JCS prescribes.
+ */
+function normalise(v: unknown, path: string, sortedOnly: boolean): unknown {
+  if (v === null) return v;
   switch (typeof v) {
     case 'boolean':
-      return v ? 'true' : 'false';
+    case 'string':
+      return v;
     case 'number':
       if (!Number.isSafeInteger(v) || Object.is(v, -0))
         throw new NonCanonicalError(`${path}: ${v} is not a safe integer`);
-      return String(v);
-    case 'string':
-      return JSON.stringify(v);
+      return v;
     case 'object': {
-      if (Array.isArray(v))
-        return '[' + v.map((x, i) => encodeValue(x, `${path}[${i}]`)).join(',') + ']';
-      const obj = v as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
-      const parts: string[] = [];
-      for (const k of keys) {
-        if (obj[k] === undefined) continue; // absent optional field
-        parts.push(JSON.stringify(k) + ':' + encodeValue(obj[k], `${path}.${k}`));
+      if (Array.isArray(v)) {
+        if (sortedOnly) {
+          for (let i = 0; i < v.length; i++) normalise(v[i], path, true);
+          return v;
+        }
+        return v.map((x, i) => normalise(x, `${path}[${i}]`, false));
       }
-      return '{' + parts.join(',') + '}';
+      const obj = v as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      if (sortedOnly) {
+        for (let i = 0; i < keys.length; i++) {
+          if (i > 0 && !(keys[i - 1] < keys[i]))
+            throw new NonCanonicalError(`${path}: keys are not in sorted order`);
+          normalise(obj[keys[i]], path, true);
+        }
+        return v;
+      }
+      // fromEntries defines own properties, so even a "__proto__" key stays data.
+      return Object.fromEntries(
+        keys
+          .sort()
+          .filter((k) => obj[k] !== undefined) // absent optional field
+          .map((k) => [k, normalise(obj[k], `${path}.${k}`, false)]),
+      );
     }
     default:
       throw new NonCanonicalError(`${path}: ${typeof v} has no JSON form`);
@@ -46,7 +64,7 @@ function encodeValue(v: unknown, path: string): string {
 
 /** The canonical text of `value` (undefined object members are omitted). */
 export function canonicalString(value: unknown): string {
-  return encodeValue(value, '$');
+  return JSON.stringify(normalise(value, '$', false));
 }
 
 /** The canonical UTF-8 bytes of `value`. */
@@ -70,12 +88,11 @@ export function canonicalDecode(bytes: Uint8Array): JsonValue {
   } catch (e) {
     throw new NonCanonicalError(`not JSON: ${(e as Error).message}`);
   }
-  let again: string;
-  try {
-    again = canonicalString(value);
-  } catch (e) {
-    throw new NonCanonicalError((e as Error).message);
-  }
-  if (again !== text) throw new NonCanonicalError('valid JSON but not in canonical form');
+  // Keys in order and integers only, then the one spelling JSON.stringify gives: together
+  // that rejects whitespace, duplicates (parse keeps one, so the text differs), escapes
+  // like \u0041 and number forms like 1.0 or 1e2.
+  normalise(value, '$', true);
+  if (JSON.stringify(value) !== text)
+    throw new NonCanonicalError('valid JSON but not in canonical form');
   return value;
 }

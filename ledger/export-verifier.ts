@@ -22,7 +22,7 @@ import {
   type ConsistencyFile,
   type ExportManifest,
 } from './export-format.ts';
-import { bytesEqual, fromHex, leafHash, sha256, toHex } from './hash.ts';
+import { bytesEqual, fromHex, leafHash, sha256, sha256Hex, toHex } from './hash.ts';
 import { parseSpki, spkiToPem } from './keys.ts';
 import { StreamingRoot } from './merkle.ts';
 import { verifyConsistency } from './proofs.ts';
@@ -299,7 +299,7 @@ export class ExportVerifier {
     for (const role of ['modem', 'mcu'] as const) {
       const c = r.certificates[role];
       const der = new Uint8Array(Buffer.from(c.derB64, 'base64'));
-      if (toHex(sha256(der)) !== c.sha256Hex)
+      if (sha256Hex(der) !== c.sha256Hex)
         fail(`${role} certificate does not match its fingerprint`);
       if (!this.checkChains) continue;
       const chain = this.chain;

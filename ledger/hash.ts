@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Size in bytes of every hash in the ledger (SHA-256). */
 export const HASH_SIZE = 32;
@@ -6,9 +6,14 @@ export const HASH_SIZE = 32;
 // node:crypto rather than @noble/hashes: verifying a million records hashes about a
 // gigabyte, and the native digest is an order of magnitude faster there.
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  const d = hash('sha256', data, 'buffer');
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/** SHA-256 as lowercase hex (one-shot, for fingerprints). */
+export function sha256Hex(data: Uint8Array): string {
+  return hash('sha256', data, 'hex');
 }
 
 const LEAF_PREFIX = Uint8Array.of(0x00);

@@ -6,7 +6,10 @@ export const RECORD_VERSION = 1;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex SHA-256');
 const serialHex = z.string().regex(/^[0-9a-f]{2,40}$/, 'lowercase hex serial');
-const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
+const base64 = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64')
+  .refine((s) => s.length % 4 === 0, 'base64 length');
 const time = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/, 'ISO 8601 UTC time');
 const text = z.string().max(1024);
 const index = z.number().int().nonnegative();
