@@ -90,6 +90,27 @@ export class DevicePlan {
     return this.#state;
   }
 
+  /** The ledger-intent view: public fields only, binary as hex, dates as ISO strings. */
+  toJSON(): Record<string, unknown> {
+    const role = (p: PlannedCertificate) => ({
+      role: p.role,
+      serialHex: p.serialHex,
+      tbsSha256Hex: p.tbsSha256Hex,
+      notBefore: p.notBefore.toISOString(),
+      notAfter: p.notAfter.toISOString(),
+      keySource: p.keySource,
+      publicKeyHex: toHex(p.publicKey),
+    });
+    return {
+      deviceId: this.deviceId,
+      ids: this.ids,
+      sanUris: this.sanUris,
+      issuerFingerprintSha256Hex: this.issuerFingerprintSha256Hex,
+      modem: role(this.modem),
+      mcu: role(this.mcu),
+    };
+  }
+
   /** Wipes the generated private keys of an abandoned plan. */
   zeroize(): void {
     for (const r of DEVICE_ROLES) {

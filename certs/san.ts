@@ -57,7 +57,8 @@ export interface SanIds {
 export function hardwareIdsFromSanUris(uris: readonly string[]): SanIds {
   const out: SanIds = { ids: {}, hashes: {} };
   for (const u of uris) {
-    let m = /^urn:gsma:imei:(\d{8})-(\d{6})-(\d)$/i.exec(u);
+    // RFC 7254 allows ;svn= / ;vers= parameters after the IMEI; they do not change the ID.
+    let m = /^urn:gsma:imei:(\d{8})-(\d{6})-(\d)(;.*)?$/i.exec(u);
     if (m) {
       out.ids.imei = m[1] + m[2] + m[3];
       continue;

@@ -8,6 +8,7 @@ import {
   decodePkcs8,
   describeCertificate,
   generateP256,
+  hardwareIdsFromSanUris,
   hashIdForSan,
   IssuanceError,
   parseCertificate,
@@ -116,9 +117,10 @@ describe('device issuance (plan → sign)', () => {
     }
   });
 
-  it('keeps secrets out of the plan as serialised for the ledger', () => {
+  it('keeps secrets out of the plan as serialised for the ledger', async () => {
     const plan = planDeviceCertificates({ ids: BOARD, issuerCertificateDer: issuingDer });
-    const json = JSON.parse(JSON.stringify(plan)) as Record<string, unknown>;
+    const text = JSON.stringify(plan);
+    const json = JSON.parse(text) as Record<string, unknown>;
     assert.deepEqual(Object.keys(json).sort(), [
       'deviceId',
       'ids',
@@ -127,7 +129,25 @@ describe('device issuance (plan → sign)', () => {
       'modem',
       'sanUris',
     ]);
-    plan.zeroize();
+    const modem = json.modem as Record<string, unknown>;
+    assert.equal(modem.publicKeyHex, Buffer.from(plan.modem.publicKey).toString('hex'));
+    assert.equal(modem.notAfter, plan.modem.notAfter.toISOString());
+    const issued = await signDevicePlan(plan, issuer);
+    for (const role of ['modem', 'mcu'] as const) {
+      const key = decodePkcs8(issued[role].privateKeyPkcs8!);
+      assert.ok(
+        !text.includes(Buffer.from(key.secret).toString('hex')),
+        `${role} key not in the JSON`,
+      );
+      key.secret.fill(0);
+    }
+    issued.zeroize();
+  });
+
+  it('reads IMEI URNs with RFC 7254 parameters', () => {
+    assert.deepEqual(hardwareIdsFromSanUris(['urn:gsma:imei:49015420-323751-8;svn=42']).ids, {
+      imei: BOARD.imei,
+    });
   });
 
   it('is verified by pkijs with the WebCrypto engine (an independent verifier)', async () => {

@@ -39,8 +39,21 @@ function readText(path: string, what: string): string {
   }
 }
 
+const USAGE = `usage:
+  keyline ca init --station DIR [--org NAME] [--force] [--json]
+  keyline ca import --station DIR --cert FILE --key FILE [--force] [--json]
+
+The station passphrase comes from KEYLINE_PASSPHRASE or a prompt; the imported key's own
+passphrase from KEYLINE_IMPORT_PASSPHRASE or a prompt. Passphrases are never taken from
+the command line. --force moves an existing station aside instead of refusing.
+`;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const flags = new Flags(parseArgs(argv, ['force']));
+  if (flags.bool('help')) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
   const [sub, ...extra] = flags.positionals;
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const json = flags.bool('json');

@@ -53,8 +53,23 @@ async function writeKey(
   }
 }
 
+const USAGE = `usage:
+  keyline cert issue --station DIR --imei I --iccid C --mcu-uid HEX --out DIR
+      [--csr FILE --role modem|mcu] [--validity-days N] [--san-mode plain|hashed]
+      [--plaintext-keys] [--json]
+
+Writes modem.cert.pem, mcu.cert.pem, chain.pem and the generated private keys, encrypted
+with KEYLINE_KEY_PASSPHRASE (or a prompt); --plaintext-keys writes *.key.PLAINTEXT.pem
+instead (test tooling only). The station passphrase comes from KEYLINE_PASSPHRASE or a
+prompt, the hashed-SAN salt from KEYLINE_SAN_SALT. No ledger record is written.
+`;
+
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const flags = new Flags(parseArgs(argv, ['plaintext-keys']));
+  if (flags.bool('help')) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
   const [sub, ...extra] = flags.positionals;
   if (sub !== 'issue')
     throw new UsageError(
