@@ -49,8 +49,9 @@ async function readFamily(
   return parseAti(ati.lines, { port, step: 'audit' }).family;
 }
 
-function summary(f: Finding): string {
-  return `${f.id} (${f.severity}): ${f.detail}`;
+/** `FINDING (high): detail` / `INCONCLUSIVE (high): detail` for the human output. */
+function describeFinding(outcome: string, f: Finding): string {
+  return `${outcome.toUpperCase()} (${f.severity}): ${f.detail.replace(/^inconclusive: /, '')}`;
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -106,9 +107,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const out = [`audit ${port}${m ? `: Quectel ${m.model}, firmware ${m.firmware}` : ''}`];
     for (const p of report.probes) {
       const f = report.findings.find((x) => x.id === p.id);
-      out.push(
-        `  ${p.id.padEnd(17)} ${f ? `${p.outcome.toUpperCase()} ${summary(f).slice(p.id.length + 1)}` : 'clean'}`,
-      );
+      out.push(`  ${p.id.padEnd(17)} ${f ? describeFinding(p.outcome, f) : 'clean'}`);
     }
     out.push(report.findings.length === 0 ? 'no findings' : `${report.findings.length} finding(s)`);
     io.stdout.write(out.join('\n') + '\n');
