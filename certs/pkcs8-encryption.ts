@@ -152,7 +152,7 @@ function parseEncryptedPkcs8(der: Uint8Array, keyName: string): Pbes2Params {
   if (!keyBits || !(iv instanceof asn1js.OctetString))
     throw new UnsupportedKeyError(what, `cipher ${encOid ?? '(none)'}; only AES-CBC`);
   const iterations = iter.valueBlock.valueDec;
-  if (!(iterations >= 1 && iterations <= 100_000_000))
+  if (!(iterations >= 1 && iterations <= 10_000_000))
     throw new MalformedInputError(what, `PBKDF2 iteration count ${iterations}`);
   return {
     salt: new Uint8Array(salt.valueBlock.valueHexView),

@@ -1,16 +1,25 @@
-import { StationError } from './errors.ts';
-
 /** Where a command gets secrets: an environment variable, else a no-echo prompt. */
 export interface SecretSource {
   env: NodeJS.ProcessEnv;
   promptSecret?: (question: string) => Promise<string>;
 }
 
-export class SecretUnavailableError extends StationError {
+export class SecretUnavailableError extends Error {
   override name = 'SecretUnavailableError';
-  override readonly code = 'SECRET_UNAVAILABLE';
-  constructor(envName: string, what: string) {
-    super('-', `${what} needed: set ${envName} or run on a terminal to be prompted`);
+  readonly code = 'SECRET_UNAVAILABLE';
+  constructor(
+    readonly envName: string,
+    what: string,
+  ) {
+    super(`${what} needed: set ${envName} or run on a terminal to be prompted`);
+  }
+}
+
+export class SecretMismatchError extends Error {
+  override name = 'SecretMismatchError';
+  readonly code = 'SECRET_MISMATCH';
+  constructor(what: string) {
+    super(`the two ${what} entries differ`);
   }
 }
 
@@ -30,7 +39,7 @@ export async function readSecret(
   const first = await src.promptSecret(`${what}: `);
   if (confirm) {
     const again = await src.promptSecret(`${what} (again): `);
-    if (again !== first) throw new StationError('-', `the two ${what} entries differ`);
+    if (again !== first) throw new SecretMismatchError(what);
   }
   return first;
 }
