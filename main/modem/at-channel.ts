@@ -48,21 +48,23 @@ export class AtChannel {
 
   /** Exactly `n` raw bytes of a data phase (buffered ones first), by `deadline`. */
   async readRaw(n: number, deadline: number, signal: AbortSignal): Promise<Uint8Array> {
-    const head = this.splitter.takeRaw(n);
-    if (head.length === n) return head;
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new DeadlineExpired();
-    let rest: Uint8Array;
-    try {
-      rest = await this.transport.readExact(n - head.length, remaining, signal);
-    } catch (e) {
-      if (e instanceof TransportTimeoutError) throw new DeadlineExpired();
-      throw e;
-    }
     const out = new Uint8Array(n);
-    out.set(head, 0);
-    out.set(rest, head.length);
-    return out;
+    let got = 0;
+    for (;;) {
+      // Through the tokenizer: it drops the LF of `CONNECT\r\n` even when that LF is late.
+      const part = this.splitter.takeRaw(n - got);
+      out.set(part, got);
+      got += part.length;
+      if (got === n) return out;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new DeadlineExpired();
+      try {
+        this.splitter.push(await this.transport.read(READ_CHUNK, remaining, signal));
+      } catch (e) {
+        if (e instanceof TransportTimeoutError) throw new DeadlineExpired();
+        throw e;
+      }
+    }
   }
 
   /**

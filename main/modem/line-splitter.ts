@@ -47,11 +47,6 @@ export class AtLineSplitter {
     return this.buf.length - this.lineStart;
   }
 
-  /** True when a partial line is pending (some bytes after the last terminator). */
-  get hasPartialLine(): boolean {
-    return this.pos > this.lineStart;
-  }
-
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     const keep = this.buf.subarray(this.lineStart);
@@ -77,10 +72,12 @@ export class AtLineSplitter {
    * back as raw data too: in a data phase nothing is a line.
    */
   takeRaw(max: number): Uint8Array {
-    if (this.swallowLf && this.lineStart < this.buf.length && this.buf[this.lineStart] === LF) {
-      this.lineStart++;
+    // The LF of the CONNECT line's CR LF may not have arrived yet: keep waiting to drop it.
+    if (this.swallowLf && this.lineStart < this.buf.length) {
+      if (this.buf[this.lineStart] === LF) this.lineStart++;
+      this.swallowLf = false;
     }
-    this.swallowLf = false;
+    if (this.swallowLf) return new Uint8Array(0);
     const n = Math.max(0, Math.min(max, this.buf.length - this.lineStart));
     const out = this.buf.slice(this.lineStart, this.lineStart + n);
     this.lineStart += n;

@@ -255,7 +255,10 @@ describe('AtEngine over a PTY', () => {
     const { engine } = await setup(
       device(async (cmd, io) => {
         if (!cmd.startsWith('AT+QFREAD=')) return false;
-        await io.send('\r\nCONNECT 8\r\n');
+        // CR and LF of the CONNECT line arrive apart: the LF must not become data.
+        await io.send('\r\nCONNECT 8\r');
+        await new Promise((r) => setTimeout(r, 50));
+        await io.send('\n');
         await io.send(payload);
         await io.send('\r\nOK\r\n');
         return true;

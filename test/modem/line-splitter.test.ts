@@ -62,6 +62,15 @@ describe('AtLineSplitter', () => {
     assert.deepEqual(s.next(), { kind: 'line', text: 'OK' });
   });
 
+  it('drops the LF of CONNECT\\r\\n even when it arrives after the switch to raw data', () => {
+    const s = new AtLineSplitter(MAX);
+    s.push(enc('CONNECT 3\r'));
+    assert.deepEqual(s.next(), { kind: 'line', text: 'CONNECT 3' });
+    assert.equal(s.takeRaw(3).length, 0);
+    s.push(Uint8Array.of(0x0a, 0x01, 0x02, 0x03));
+    assert.deepEqual([...s.takeRaw(3)], [1, 2, 3]);
+  });
+
   it('recognises the > prompt and upload acks only when armed', () => {
     assert.deepEqual(feed([enc('\r\n> ')], { prompt: true }), [{ kind: 'prompt' }]);
     assert.deepEqual(feed([enc('AA\r\n+QFUPL: 3,1\r\n')], { acks: true }), [
