@@ -49,6 +49,17 @@ function peakRssMb(pid: number): number | undefined {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat). */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat; here offset by the 2 fields before ') '.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function runLine(slots: number) {
   const dir = await mkdtemp(join(tmpdir(), 'kl-bench-line-'));
   const stationDir = join(dir, 'station');
@@ -90,17 +101,27 @@ async function runLine(slots: number) {
     let batchStart = 0;
     let batchEnd = 0;
     let peak: number | undefined;
+    let cpuAtStart: number | undefined;
+    let fixtureCpuStart: NodeJS.CpuUsage | undefined;
+    let fixtureCpu: NodeJS.CpuUsage | undefined;
+    let cpuAtEnd: number | undefined;
     const sampler = setInterval(() => {
       const v = child.pid ? peakRssMb(child.pid) : undefined;
       if (v !== undefined) peak = Math.max(peak ?? 0, v);
     }, 50);
     createInterface({ input: child.stdout! }).on('line', (text) => {
       const e = JSON.parse(text) as { type: string };
-      if (e.type === 'batch-start') batchStart = performance.now();
+      if (e.type === 'batch-start') {
+        batchStart = performance.now();
+        fixtureCpuStart = process.cpuUsage();
+        cpuAtStart = child.pid ? cpuMs(child.pid) : undefined;
+      }
       if (e.type === 'pass') passes.push(e as PassEvent);
       if (e.type === 'fail') failed++;
       if (e.type === 'batch-end') {
         batchEnd = performance.now();
+        fixtureCpu = process.cpuUsage(fixtureCpuStart);
+        cpuAtEnd = child.pid ? cpuMs(child.pid) : undefined;
         const v = child.pid ? peakRssMb(child.pid) : undefined;
         if (v !== undefined) peak = Math.max(peak ?? 0, v);
       }
@@ -133,6 +154,15 @@ async function runLine(slots: number) {
       boardsPerHour: Math.round((passes.length * 3_600_000) / batchMs),
       processWallMs: Math.round(processMs),
       stationPeakRssMb: peak === undefined ? null : Math.round(peak),
+      /** Share of one core the station process used during the batch. */
+      stationCpuPct:
+        cpuAtStart === undefined || cpuAtEnd === undefined
+          ? null
+          : Math.round(((cpuAtEnd - cpuAtStart) / batchMs) * 100),
+      /** Share of one core the simulators (this process) used: the fixture's own load. */
+      fixtureCpuPct: fixtureCpu
+        ? Math.round(((fixtureCpu.user + fixtureCpu.system) / 1000 / batchMs) * 100)
+        : null,
     };
   } finally {
     await fixture.stop();
@@ -170,7 +200,7 @@ async function issuanceCost(n = 40) {
       boards: n,
       p50Ms: Math.round(times[Math.floor(n / 2)] * 100) / 100,
       maxMs: Math.round(times[n - 1] * 100) / 100,
-      note: 'blocks the event loop this long per board; far below one UART byte burst, so no worker thread',
+      note: 'event-loop time per board for both key pairs and both signatures, against ~3 s of wire time per board',
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
