@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { AbortRecord } from '../../ledger/records.ts';
+import type { PipelineEvent } from '../../main/pipeline/events.ts';
+import { openProvisioningLine } from '../../main/pipeline/line.ts';
+import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
+import { startFixture } from '../../sim/index.ts';
+import { PASSPHRASE, makeStation, writeProfile } from './helpers.ts';
+
+let dir: string;
+let station: LineStation;
+let fixture: Awaited<ReturnType<typeof startFixture>>;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kl-pipe-paths-'));
+  station = await unlockStation(await makeStation(dir), PASSPHRASE);
+  fixture = await startFixture({
+    slots: 4,
+    dir: join(dir, 'fixture'),
+    seed: 41,
+    latencyScale: 0.2,
+    modemModel: 'EC25',
+    mcuFamily: (slot) => (slot === 4 ? 'L4' : 'F4'),
+  });
+});
+
+after(async () => {
+  station?.close();
+  await fixture?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const slotCfg = (n: number) => {
+  const s = fixture.slots[n - 1];
+  return { slot: String(s.slot), modemPort: s.modemPort, mcuPort: s.mcuPort };
+};
+
+test('read-out protection: set after the verified write, before the commit', async () => {
+  const profile = await writeProfile(dir, 'rdp', (p) => {
+    p.mcu.readoutProtection = true;
+  });
+  const states: string[] = [];
+  const line = await openProvisioningLine({
+    station,
+    profile,
+    batch: 'rdp',
+    onEvent: (e) => {
+      if (e.type === 'state') states.push(e.to);
+    },
+  });
+  try {
+    const r = await line.runner.run([slotCfg(1)], AbortSignal.timeout(60_000));
+    assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
+  } finally {
+    await line.close();
+  }
+  assert.equal(fixture.slots[0].mcu.rdpLevel, 1);
+  const i = states.indexOf('readout-protect');
+  assert.ok(i > states.indexOf('mcu-write') && i < states.indexOf('commit'), states.join(' '));
+});
+
+test('an MCU of another family than the profile names is refused at identify', async () => {
+  const profile = await writeProfile(dir, 'plain');
+  const line = await openProvisioningLine({ station, profile, batch: 'family' });
+  try {
+    const r = await line.runner.run([slotCfg(4)], AbortSignal.timeout(60_000));
+    assert.equal(r.failed[0]?.step, 'identify');
+    assert.equal(r.failed[0].code, 'wrong-mcu');
+    assert.match(r.failed[0].reason, /MCU is STM32L4, profile .* expects STM32F4/);
+    assert.equal(line.ledger.findByBatch('family').length, 0, 'no intent');
+  } finally {
+    await line.close();
+  }
+});
+
+test('cancelling a batch mid-write aborts each slot cleanly and revokes its serials', async () => {
+  const profile = await writeProfile(dir, 'plain2');
+  const ac = new AbortController();
+  const events: PipelineEvent[] = [];
+  const line = await openProvisioningLine({
+    station,
+    profile,
+    batch: 'cancel',
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'state' && e.to === 'modem-write' && e.slot === '3')
+        ac.abort(new Error('operator pressed stop'));
+    },
+  });
+  try {
+    const r = await line.runner.run([slotCfg(2), slotCfg(3)], ac.signal);
+    assert.equal(r.passed.length, 0);
+    for (const f of r.failed) {
+      assert.equal(f.code, 'cancelled', JSON.stringify(f));
+      assert.match(f.reason, /operator pressed stop/);
+      if (f.abortIndex !== undefined) {
+        const a = line.ledger.record(f.abortIndex) as AbortRecord;
+        assert.equal(a.type, 'abort');
+        assert.deepEqual(a.revokeSerialsHex, f.revokedSerials);
+      }
+    }
+    assert.deepEqual(line.ledger.openIntents(), [], 'every intent closed');
+    assert.ok(r.failed.some((f) => f.abortIndex !== undefined));
+  } finally {
+    await line.close();
+  }
+  // The cancelled boards provision normally afterwards.
+  const again = await openProvisioningLine({ station, profile, batch: 'after-cancel' });
+  try {
+    const r = await again.runner.run([slotCfg(2), slotCfg(3)], AbortSignal.timeout(60_000));
+    assert.equal(r.passed.length, 2, JSON.stringify(r.failed));
+  } finally {
+    await again.close();
+  }
+});
