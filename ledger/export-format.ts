@@ -10,6 +10,8 @@ export const EXPORT_FORMAT = 'keyline-ledger-export/1';
 export const EXPORT_FILES = {
   manifest: 'export.json',
   records: 'records.jsonl',
+  /** The Merkle leaf hash of each record, 32 bytes each, in order. */
+  leaves: 'leaves.bin',
   checkpoint: 'checkpoint.json',
   consistency: 'consistency.json',
   stationKey: 'station-key.pem',

@@ -22,7 +22,7 @@ import {
   type ConsistencyFile,
   type ExportManifest,
 } from './export-format.ts';
-import { bytesEqual, fromHex, leafHash, sha256, sha256Hex, toHex } from './hash.ts';
+import { HASH_SIZE, bytesEqual, fromHex, leafHash, sha256, sha256Hex, toHex } from './hash.ts';
 import { parseSpki, spkiToPem } from './keys.ts';
 import { StreamingRoot } from './merkle.ts';
 import { verifyConsistency } from './proofs.ts';
@@ -45,6 +45,8 @@ export class ExportVerificationError extends Error {
 export interface ExportHeaderFiles {
   manifest: Uint8Array;
   checkpoint: Uint8Array;
+  /** leaves.bin: 32-byte leaf hashes of the exported records. */
+  leaves: Uint8Array;
   consistency?: Uint8Array;
   stationKeyPem: Uint8Array;
   caChainPem: Uint8Array;
@@ -237,6 +239,22 @@ export class ExportVerifier {
         'an incremental export needs the consistency proof',
       );
     }
+    // The leaf hashes are authenticated up front (they must give the signed root), so a
+    // record that does not hash to its leaf can be named exactly.
+    const n = m.treeSize - m.firstIndex;
+    if (files.leaves.length !== n * HASH_SIZE)
+      throw new ExportVerificationError(F.leaves, `should hold ${n} hashes of 32 bytes`);
+    const check = StreamingRoot.fromCompactRange(
+      m.firstIndex,
+      m.compactRangeHex.map((h) => fromHex(h)!),
+    );
+    for (let i = 0; i < n; i++)
+      check.append(files.leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+    if (toHex(check.root()) !== cp.rootHashHex)
+      throw new ExportVerificationError(
+        F.leaves,
+        'leaf hashes do not produce the signed root hash',
+      );
     if (m.firstIndex > 0) this.chain = this.caChainDer;
     this.state = new LedgerState(m.firstIndex);
     this.expectPrefix = opts.expectPrefix;
@@ -264,7 +282,11 @@ export class ExportVerifier {
     } catch (e) {
       return fail((e as Error).message);
     }
-    this.tree.append(leafHash(line));
+    const leaf = leafHash(line);
+    const at = (index - this.manifest.firstIndex) * HASH_SIZE;
+    if (!bytesEqual(leaf, this.files.leaves.subarray(at, at + HASH_SIZE)))
+      fail('altered, reordered or misplaced: it is not the signed tree leaf at this index');
+    this.tree.append(leaf);
     this.counts[record.type]++;
     switch (record.type) {
       case 'station':

@@ -37,6 +37,7 @@ export function readExport(dir: string, opts: ReadExportOptions = {}): VerifiedE
     {
       manifest: readSmall(dir, F.manifest),
       checkpoint: readSmall(dir, F.checkpoint),
+      leaves: readSmall(dir, F.leaves),
       consistency: existsSync(join(dir, F.consistency)) ? readSmall(dir, F.consistency) : undefined,
       stationKeyPem: readSmall(dir, F.stationKey),
       caChainPem: readSmall(dir, F.caChain),

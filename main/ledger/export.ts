@@ -140,6 +140,10 @@ export async function exportLedger(
       closeSync(rec);
       closeSync(csv);
     }
+    const leaves = new Uint8Array((size - firstIndex) * 32);
+    for (let i = firstIndex; i < size; i++)
+      leaves.set(writer.merkle.leaf(i), (i - firstIndex) * 32);
+    writeDurable(join(tmp, F.leaves), leaves);
     writeDurable(
       join(tmp, F.manifest),
       encodeManifest({

@@ -141,22 +141,26 @@ describe('ledger export and verify', () => {
     const path = join(dir, EXPORT_FILES.records);
     const orig = readFileSync(path, 'utf8');
     const lines = orig.trimEnd().split('\n');
-    const variants: [string, string[]][] = [
-      ['swap', [lines[0], lines[2], lines[1], ...lines.slice(3)]],
-      ['drop', [...lines.slice(0, 3), ...lines.slice(4)]],
-      ['drop last', lines.slice(0, -1)],
-      ['duplicate', [...lines.slice(0, 4), lines[3], ...lines.slice(4)]],
+    // [what, lines, index of the first record that must be named]
+    const variants: [string, string[], number][] = [
+      ['swap', [lines[0], lines[2], lines[1], ...lines.slice(3)], 1],
+      ['drop', [...lines.slice(0, 3), ...lines.slice(4)], 3],
+      ['drop last', lines.slice(0, -1), -1],
+      ['duplicate', [...lines.slice(0, 4), lines[3], ...lines.slice(4)], 4],
       [
         'insert',
         [...lines.slice(0, 2), lines[2].replace('"slot":"s', '"slot":"x'), ...lines.slice(2)],
+        2,
       ],
     ];
-    for (const [what, v] of variants) {
+    for (const [what, v, named] of variants) {
       writeFileSync(path, v.join('\n') + '\n');
       assert.throws(
         () => readExport(dir),
         (e: unknown) =>
-          e instanceof ExportVerificationError && /records\.jsonl|devices\.csv/.test(e.message),
+          e instanceof ExportVerificationError &&
+          e.file === EXPORT_FILES.records &&
+          (named < 0 ? /holds \d+ records/.test(e.message) : e.recordIndex === named),
         what,
       );
     }
