@@ -121,6 +121,8 @@ export interface ThroughputStats {
 
 export interface BatchState {
   id: string | null;
+  /** The pipeline's steps in order (for tiles before their first event). */
+  steps: string[];
   running: boolean;
   profile: string | null;
   startedAt: number | null;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { BatchEvent } from '../../contract/channels.ts';
 import type { BatchState, SlotAssignment, SlotState } from '../../contract/types.ts';
 import type { PipelineEvent } from '../pipeline/events.ts';
+import { PROVISION_STEPS } from '../pipeline/state-machine.ts';
 import { StationAppError } from './errors.ts';
 import { applySlotEvent, pipelineSlotName, queuedSlot } from './slot-model.ts';
 import { computeThroughput, type FinishedBoard } from './throughput.ts';
@@ -57,6 +58,7 @@ export class BatchController {
   private static empty(): BatchState {
     return {
       id: null,
+      steps: [...PROVISION_STEPS],
       running: false,
       profile: null,
       startedAt: null,
@@ -162,6 +164,7 @@ export class BatchController {
     this.finished = new Map();
     this.current = {
       id,
+      steps: [...PROVISION_STEPS],
       running: true,
       profile,
       startedAt: Date.now(),
@@ -194,19 +197,20 @@ export class BatchController {
       );
     }
     if (!this.abort || this.abort.signal.aborted) this.abort = new AbortController();
-    await this.fixture.beforeRerun?.(slot);
+    if (this.slotBusy(slot))
+      throw new StationAppError('batch-running', `slot ${slot} is running`, { slot });
+    const fresh = await this.fixture.beforeRerun(slot);
+    const modemPort = fresh?.modemPort ?? s.modemPort;
+    const mcuPort = fresh?.mcuPort ?? s.mcuPort;
     this.current = {
       ...this.current,
       slots: this.current.slots.map((x) =>
-        x.slot === slot ? queuedSlot(slot, x.modemPort, x.mcuPort) : x,
+        x.slot === slot ? queuedSlot(slot, modemPort, mcuPort) : x,
       ),
     };
     this.log(`batch ${this.current.id}: re-running slot ${slot}`);
     this.track(
-      this.runner.runSlot(
-        { slot: pipelineSlotName(slot), modemPort: s.modemPort, mcuPort: s.mcuPort },
-        this.abort.signal,
-      ),
+      this.runner.runSlot({ slot: pipelineSlotName(slot), modemPort, mcuPort }, this.abort.signal),
     );
     const state = this.state();
     this.emit({ kind: 'batch', state });

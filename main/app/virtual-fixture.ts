@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SlotAssignment, VirtualFixtureInfo } from '../../contract/types.ts';
+import type { startFixture } from '../../sim/index.ts';
 import type { FixtureHooks } from './batch-controller.ts';
 import { StationAppError } from './errors.ts';
 
@@ -21,37 +22,20 @@ export const virtualFaults: Readonly<Record<string, string>> = {
   'mcu-readback-corrupt': 'mcu.corrupt-read=5#1',
 };
 
-/** What the controller uses of sim/'s startFixture (loaded lazily: only when asked for). */
-interface Fixture {
-  slots: { slot: number; modemPort: string; mcuPort: string }[];
-  stop(): Promise<void>;
-}
-type StartFixture = (opts: {
-  slots: number;
-  dir: string;
-  seed: number;
-  latencyScale: number;
-  baud: number;
-  mcuBaud: number;
-  modemModel: 'EC25';
-  mcuFamily: 'F4';
-  faults?: string;
-}) => Promise<Fixture>;
-
-async function loadStartFixture(): Promise<StartFixture> {
-  const sim = (await import('../../sim/index.ts')) as unknown as { startFixture?: StartFixture };
-  if (!sim.startFixture)
-    throw new StationAppError('unavailable', 'the virtual fixture is not part of this build');
-  return sim.startFixture;
-}
+type Fixture = Awaited<ReturnType<typeof startFixture>>;
 
 interface SimSlot {
   fixture: Fixture;
   assignment: SlotAssignment;
-  /** The board passed or failed a run: the next run gets a fresh one. */
+  /** The board went through a run: the next run gets a fresh one. */
   used: boolean;
-  /** A fault is loaded for the board's next run. */
+  /** The fault loaded for the board's next run, if any. */
   fault: string | null;
+}
+
+/** The simulators load only when the operator asks for a virtual fixture. */
+async function loadStartFixture(): Promise<typeof startFixture> {
+  return (await import('../../sim/index.ts')).startFixture;
 }
 
 export interface VirtualFixtureOptions {

@@ -22,18 +22,22 @@ const emptyStats: BatchState['stats'] = {
   timeline: [],
 };
 
-function idleSlot(a: SlotAssignment): SlotState {
+function idleSlot(a: SlotAssignment, steps: string[]): SlotState {
   return {
     ...a,
     phase: 'idle',
     step: null,
-    steps: [],
+    steps: steps.map((name) => ({ name, percent: 0, state: 'pending' })),
     ids: { imei: null, iccid: null, mcuUid: null, deviceId: null },
     failure: null,
     startedAt: null,
     finishedAt: null,
     log: [],
   };
+}
+
+function shortPort(p: string): string {
+  return p.split('/').pop() || p;
 }
 
 /** Fixture: one tile per slot, batch control, virtual fixture, port assignment, throughput. */
@@ -98,7 +102,7 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
   const running = !!batch?.running;
   const complete = assign.length > 0 && assign.every((a) => a.modemPort && a.mcuPort);
   const tiles: SlotState[] = assign.map(
-    (a) => batch?.slots.find((s) => s.slot === a.slot) ?? idleSlot(a),
+    (a) => batch?.slots.find((s) => s.slot === a.slot) ?? idleSlot(a, batch?.steps ?? []),
   );
   const virtualPorts = new Set(virt?.slots.flatMap((s) => [s.modemPort, s.mcuPort]) ?? []);
 
@@ -220,6 +224,11 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
                 const b = await rerun.run({ slot: s.slot });
                 if (b) setBatch(b);
               }}
+              portLabel={
+                virtualPorts.has(s.modemPort)
+                  ? 'simulated board'
+                  : `${shortPort(s.modemPort)} · ${shortPort(s.mcuPort)}`
+              }
               faults={virtualPorts.has(s.modemPort) ? (virt?.faults ?? []) : []}
               onInjectFault={(fault) => void inject.run({ slot: s.slot, fault })}
             />

@@ -26,7 +26,7 @@ export function LedgerView({ status }: { status: StationStatus }) {
 
   return (
     <div className="ledger-view">
-      <div className="ledger-main">
+      <div className="ledger-top">
         <section className="panel" aria-labelledby="search-h">
           <h2 id="search-h">Search the ledger</h2>
           <form className="inline-form" onSubmit={submit} role="search">
@@ -43,71 +43,75 @@ export function LedgerView({ status }: { status: StationStatus }) {
             </button>
           </form>
           <ErrorLine error={search.error} />
-          {hits && (
-            <table className="results" data-testid="ledger-results">
-              <caption className="hint">{hits.length} devices</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Device ID</th>
-                  <th scope="col">IMEI</th>
-                  <th scope="col">ICCID</th>
-                  <th scope="col">MCU UID</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Time</th>
-                  <th scope="col">
-                    <span className="sr-only">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {hits.map((h) => (
-                  <tr
-                    key={h.deviceId}
-                    className={detail?.hit.deviceId === h.deviceId ? 'selected' : undefined}
-                  >
-                    <td className="mono">{h.deviceId}</td>
-                    <td className="mono">{h.imei}</td>
-                    <td className="mono">{h.iccid}</td>
-                    <td className="mono">{h.mcuUid}</td>
-                    <td>
-                      <span className={`status status-${h.status}`}>{h.status}</span>
-                    </td>
-                    <td className="num">{h.at.replace('T', ' ').slice(0, 19)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        aria-label={`Details of ${h.deviceId}`}
-                        onClick={async () => {
-                          const d = await device.run({ deviceId: h.deviceId });
-                          if (d) setDetail(d);
-                        }}
-                      >
-                        Details
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
           <ErrorLine error={device.error} />
         </section>
-        {detail && (
-          <DeviceDetail
-            detail={detail}
-            onChange={(d) => {
-              setDetail(d);
-              setHits((hs) => hs?.map((h) => (h.deviceId === d.hit.deviceId ? d.hit : h)) ?? null);
-            }}
-          />
-        )}
+        <ExportPanel
+          disabled={!status.exists}
+          defaultDir={
+            status.dir
+              ? `${status.dir}/exports/ledger-${new Date().toISOString().slice(0, 10)}`
+              : ''
+          }
+        />
       </div>
-      <ExportPanel
-        disabled={!status.exists}
-        defaultDir={
-          status.dir ? `${status.dir}/exports/ledger-${new Date().toISOString().slice(0, 10)}` : ''
-        }
-      />
+      {hits && (
+        <section className="panel" aria-label="Search results">
+          <table className="results" data-testid="ledger-results">
+            <caption className="hint">{hits.length} devices</caption>
+            <thead>
+              <tr>
+                <th scope="col">Device ID</th>
+                <th scope="col">IMEI</th>
+                <th scope="col">ICCID</th>
+                <th scope="col">MCU UID</th>
+                <th scope="col">Status</th>
+                <th scope="col">Time (UTC)</th>
+                <th scope="col">
+                  <span className="sr-only">Details</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {hits.map((h) => (
+                <tr
+                  key={h.deviceId}
+                  className={detail?.hit.deviceId === h.deviceId ? 'selected' : undefined}
+                >
+                  <td className="mono">{h.deviceId}</td>
+                  <td className="mono">{h.imei}</td>
+                  <td className="mono">{h.iccid}</td>
+                  <td className="mono">{h.mcuUid}</td>
+                  <td>
+                    <span className={`status status-${h.status}`}>{h.status}</span>
+                  </td>
+                  <td className="num">{h.at.replace('T', ' ').slice(0, 19)}</td>
+                  <td>
+                    <button
+                      type="button"
+                      aria-label={`Details of ${h.deviceId}`}
+                      onClick={async () => {
+                        const d = await device.run({ deviceId: h.deviceId });
+                        if (d) setDetail(d);
+                      }}
+                    >
+                      Details
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {detail && (
+        <DeviceDetail
+          detail={detail}
+          onChange={(d) => {
+            setDetail(d);
+            setHits((hs) => hs?.map((h) => (h.deviceId === d.hit.deviceId ? d.hit : h)) ?? null);
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -4,6 +4,8 @@ import type { SlotState } from '../../contract/types.ts';
 interface Props {
   slot: SlotState;
   canRerun: boolean;
+  /** Short description of the slot's ports (full paths in the tooltip). */
+  portLabel: string;
   onRerun: () => void;
   /** Fault kinds for a simulated slot; empty for real hardware. */
   faults: string[];
@@ -29,7 +31,7 @@ function Id({ label, value }: { label: string; value: string | null }) {
 }
 
 /** One fixture slot: fixed size, so progress updates never move the layout. */
-export function SlotTile({ slot, canRerun, onRerun, faults, onInjectFault }: Props) {
+export function SlotTile({ slot, canRerun, portLabel, onRerun, faults, onInjectFault }: Props) {
   const [fault, setFault] = useState(faults[0] ?? '');
   const n = slot.slot;
   return (
@@ -42,7 +44,7 @@ export function SlotTile({ slot, canRerun, onRerun, faults, onInjectFault }: Pro
       <header className="tile-head">
         <h3 id={`slot-${n}-h`}>Slot {n}</h3>
         <span className="tile-ports mono" title={`modem ${slot.modemPort}, MCU ${slot.mcuPort}`}>
-          {shortPort(slot.modemPort)} · {shortPort(slot.mcuPort)}
+          {portLabel}
         </span>
       </header>
       <div className="verdict" role="status" aria-live="polite" data-testid={`slot-${n}-verdict`}>
@@ -106,9 +108,4 @@ export function SlotTile({ slot, canRerun, onRerun, faults, onInjectFault }: Pro
       </footer>
     </article>
   );
-}
-
-function shortPort(p: string): string {
-  const parts = p.split('/');
-  return parts[parts.length - 1] || p;
 }
