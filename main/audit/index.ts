@@ -45,3 +45,9 @@ export {
   type AuditVerdict,
 } from './policy.ts';
 export type { ModuleFirmware } from './probes/firmware.ts';
+export {
+  AuditPolicyFailedError,
+  enforceAuditPolicy,
+  expectationFromWrite,
+  keyPrefixFromPem,
+} from './wiring.ts';

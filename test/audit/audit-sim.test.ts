@@ -249,6 +249,18 @@ describe('audit against the simulator after a real credential write', () => {
     });
   });
 
+  it('key-readable: under CMEE=0 a bare ERROR to QFOPEN is inconclusive, not a clean refusal', async () => {
+    await withWrittenModule({ personality: 'hardened' }, async ({ modem, write }) => {
+      await modem.engine.command('AT+CMEE=0'); // the test, not the audit, changes the session
+      const r = await auditModem(
+        modem.engine,
+        expectationFrom(write, { keyFileName: 'UFS:gone.pem' }),
+      );
+      assert.deepEqual(ids(r), ['key-readable']);
+      assert.match(r.findings[0].detail, /^inconclusive: AT\+QFOPEN answered ERROR/);
+    });
+  });
+
   it('an exposed M66 (2G) keeps its key in NVRAM: QSECREAD shows only a checksum, clean', async () => {
     await withWrittenModule({ model: 'M66', personality: 'exposed' }, async ({ modem, write }) => {
       const r = await auditModem(modem.engine, expectationFrom(write));
@@ -280,6 +292,31 @@ describe('audit failure paths', () => {
           r.probes.map((p) => p.outcome),
           ['clean', 'clean', 'inconclusive', 'clean', 'clean', 'clean'],
         );
+      } finally {
+        await modem.close();
+      }
+    } finally {
+      await board.close();
+    }
+  });
+
+  it('backdoor-command: a +CME ERROR (not a plain ERROR) to the test form is a critical finding', async () => {
+    const board = await startSimBoard({
+      personality: 'hardened',
+      faults: [{ kind: 'error', command: 'AT+QLINUXCMD', cme: 3 }],
+    });
+    try {
+      const modem = await openModem(board);
+      try {
+        const write = await modem.writeTlsCredentials(testCredentials(1));
+        const r = await auditModem(modem.engine, expectationFrom(write));
+        assert.deepEqual(r.findings, [
+          {
+            id: 'backdoor-command',
+            severity: 'critical',
+            detail: 'AT+QLINUXCMD=? answers +CME ERROR: 3 instead of ERROR: the command exists',
+          },
+        ]);
       } finally {
         await modem.close();
       }

@@ -42,6 +42,13 @@ export async function probeKeyReadable(env: ProbeEnv): Promise<ProbeResult> {
       return inconclusive(id, 'high', `key file ${name} is not on the module (${open.answer})`);
     if (open.code === alreadyOpen || open.code === tooManyOpen)
       return inconclusive(id, 'high', `could not open ${name} to test it (${open.answer})`);
+    // Under AT+CMEE=0 every refusal is a bare ERROR, a missing file included: no verdict.
+    if (open.plainError)
+      return inconclusive(
+        id,
+        'high',
+        `AT+QFOPEN answered ${open.answer} (no error code to tell a refusal from a missing file)`,
+      );
     return clean; // the module will not even open its key file for reading
   }
   const fh = lineAfter(open.response, '+QFOPEN:');
