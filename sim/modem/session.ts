@@ -97,7 +97,7 @@ export class ModemSession implements CommandContext {
       const echo: number[] = [];
       for (let i = 0; i < chunk.length; i++) {
         const b = chunk[i];
-        if (b === 0x0a) continue; // LF after CR is tolerated and not echoed
+        if (b === 0x0a) continue; // LF is ignored, so CR LF endings work too
         echo.push(b);
         if (b === 0x0d) {
           if (this.settings.echo) this.send(Uint8Array.from(echo));
