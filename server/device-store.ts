@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import type { HardwareIds } from '../certs/hardware-ids.ts';
 import type { Finding } from '../ledger/records.ts';
 
@@ -67,7 +68,30 @@ export interface DeviceStore {
   deviceByCertificate(sha256Hex: string): DeviceEntry | undefined;
   devicesById(deviceId: string): DeviceEntry[];
   revokedSerial(serialHex: string): RevokedSerialEntry | undefined;
+  /**
+   * Devices whose MCU key has this envelope key ID (SHA-256(MCU public key)[0..8], hex);
+   * normally one, more only on a key-ID collision or a re-committed MCU key.
+   */
+  devicesByEnvelopeKeyId(keyIdHex: string): DeviceEntry[];
+  /** The persisted end-to-end replay window of one committed device, if it sent anything. */
+  replayWindow(stationId: string, commitIndex: number): StoredReplayWindow | undefined;
+  saveReplayWindow(stationId: string, commitIndex: number, w: StoredReplayWindow): void;
   close(): void;
+}
+
+/** A replay window as persisted: highest counter accepted and the bitmap below it. */
+export interface StoredReplayWindow {
+  highest: bigint;
+  seenBits: bigint;
+}
+
+/** The envelope key ID of an uncompressed MCU public key given as hex (docs/envelope.md). */
+export function envelopeKeyIdHex(mcuPublicKeyHex: string): string {
+  return createHash('sha256')
+    .update(Buffer.from(mcuPublicKeyHex, 'hex'))
+    .digest()
+    .subarray(0, 8)
+    .toString('hex');
 }
 
 const SCHEMA = `
@@ -91,6 +115,16 @@ CREATE INDEX IF NOT EXISTS devices_device_id ON devices (device_id);
 CREATE TABLE IF NOT EXISTS revoked_serials (
   serial TEXT PRIMARY KEY, station_id TEXT NOT NULL, record_index INTEGER NOT NULL,
   at TEXT NOT NULL, kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS envelope_keys (
+  key_id TEXT NOT NULL, station_id TEXT NOT NULL, commit_index INTEGER NOT NULL,
+  PRIMARY KEY (station_id, commit_index)
+);
+CREATE INDEX IF NOT EXISTS envelope_keys_key_id ON envelope_keys (key_id);
+CREATE TABLE IF NOT EXISTS replay_windows (
+  station_id TEXT NOT NULL, commit_index INTEGER NOT NULL,
+  highest TEXT NOT NULL, seen TEXT NOT NULL,
+  PRIMARY KEY (station_id, commit_index)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   station_id TEXT PRIMARY KEY, tree_size INTEGER NOT NULL, root_hash TEXT NOT NULL,
@@ -176,6 +210,24 @@ export class SqliteDeviceStore implements DeviceStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.indexEnvelopeKeys();
+  }
+
+  /** Fills the key-ID index for devices stored before it existed (older store files). */
+  private indexEnvelopeKeys(): void {
+    const missing = this.db
+      .prepare(
+        `SELECT d.station_id, d.commit_index, d.mcu_public_key FROM devices d
+         LEFT JOIN envelope_keys k ON k.station_id = d.station_id AND k.commit_index = d.commit_index
+         WHERE k.key_id IS NULL`,
+      )
+      .all() as { station_id: string; commit_index: number; mcu_public_key: string }[];
+    if (missing.length === 0) return;
+    const insert = this.db.prepare('INSERT OR REPLACE INTO envelope_keys VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const m of missing)
+        insert.run(envelopeKeyIdHex(m.mcu_public_key), m.station_id, m.commit_index);
+    })();
   }
 
   checkpoint(stationId: string): StoredCheckpoint | undefined {
@@ -199,6 +251,7 @@ export class SqliteDeviceStore implements DeviceStore {
       @station_id, @commit_index, @device_id, @imei, @iccid, @mcu_uid, @modem_model, @modem_firmware,
       @modem_cert_sha256, @mcu_cert_sha256, @modem_serial, @mcu_serial, @mcu_public_key, @batch,
       @committed_at, @revoked_index, @revoked_at, @revoke_reason, @findings, @modem_key_readable)`);
+    const insertKeyId = db.prepare('INSERT OR REPLACE INTO envelope_keys VALUES (?, ?, ?)');
     const insertSerial = db.prepare(
       'INSERT OR REPLACE INTO revoked_serials VALUES (@serial, @station_id, @record_index, @at, @kind)',
     );
@@ -212,7 +265,8 @@ export class SqliteDeviceStore implements DeviceStore {
       this.importing = false;
     };
     return {
-      addDevice: (d) =>
+      addDevice: (d) => {
+        insertKeyId.run(envelopeKeyIdHex(d.mcuPublicKeyHex), d.stationId, d.commitIndex);
         insertDevice.run({
           station_id: d.stationId,
           commit_index: d.commitIndex,
@@ -234,7 +288,8 @@ export class SqliteDeviceStore implements DeviceStore {
           revoke_reason: d.revoked?.reason ?? null,
           findings: JSON.stringify(d.findings),
           modem_key_readable: d.modemKeyReadable === null ? null : d.modemKeyReadable ? 1 : 0,
-        }),
+        });
+      },
       revokeSerial: (e) =>
         insertSerial.run({
           serial: e.serialHex,
@@ -298,6 +353,32 @@ export class SqliteDeviceStore implements DeviceStore {
         kind: r.kind,
       }
     );
+  }
+
+  devicesByEnvelopeKeyId(keyIdHex: string): DeviceEntry[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT d.* FROM envelope_keys k JOIN devices d
+           ON d.station_id = k.station_id AND d.commit_index = k.commit_index
+           WHERE k.key_id = ? ORDER BY d.station_id, d.commit_index`,
+        )
+        .all(keyIdHex.toLowerCase()) as DeviceRow[]
+    ).map(toDevice);
+  }
+
+  replayWindow(stationId: string, commitIndex: number): StoredReplayWindow | undefined {
+    const r = this.db
+      .prepare('SELECT highest, seen FROM replay_windows WHERE station_id = ? AND commit_index = ?')
+      .get(stationId, commitIndex) as { highest: string; seen: string } | undefined;
+    return r && { highest: BigInt(r.highest), seenBits: BigInt(r.seen) };
+  }
+
+  saveReplayWindow(stationId: string, commitIndex: number, w: StoredReplayWindow): void {
+    // Decimal text: SQLite integers are signed 64-bit and a counter may use all 64 bits.
+    this.db
+      .prepare('INSERT OR REPLACE INTO replay_windows VALUES (?, ?, ?, ?)')
+      .run(stationId, commitIndex, w.highest.toString(), w.seenBits.toString());
   }
 
   close(): void {

@@ -17,6 +17,8 @@ export {
   type DeviceEntry,
   type StoredCheckpoint,
   type RevokedSerialEntry,
+  type StoredReplayWindow,
+  envelopeKeyIdHex,
 } from './device-store.ts';
 export { authorizeCertificate, type Decision, type DecisionReason } from './authorize.ts';
 export {
@@ -27,3 +29,11 @@ export {
 } from './device-server.ts';
 export { ephemeralServerCertificate, type TlsServerCredentials } from './ephemeral-cert.ts';
 export { ExportVerificationError, type VerifiedExport } from '../ledger/export-verifier.ts';
+export {
+  judgeEnvelope,
+  messageEndpoint,
+  type MessageDecision,
+  type MessageRejectReason,
+  type EndToEndServerKey,
+  type AcceptedMessage,
+} from './e2e/index.ts';
