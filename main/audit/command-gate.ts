@@ -78,7 +78,7 @@ export class ReadOnlyCommandGate {
     private readonly options: GateOptions,
   ) {}
 
-  /** Starts recording for `probe`; returns nothing until `endProbe`. */
+  /** Starts recording the command lines sent for `probe` (named in errors too). */
   beginProbe(probe: FindingId): void {
     this.probe = probe;
     this.sent = [];
