@@ -204,6 +204,35 @@ describe('modem simulator: UFS files', () => {
     }));
 });
 
+describe('modem simulator: file handles and storage queries', () => {
+  it('opens, truncates and refuses handles as the file manual describes', () =>
+    withModemHarness({ personality: 'exposed' }, async (h) => {
+      await h.at('ATE0');
+      assert.equal(await h.at('AT+QFOPEN="nope.txt",2'), '\r\n+CME ERROR: 405\r\n');
+      await qfupl(h, 'f.txt', bytes('hello'));
+      assert.equal(await h.at('AT+QFOPEN="f.txt",0'), '\r\n+QFOPEN: 1\r\n\r\nOK\r\n');
+      assert.equal(await h.at('AT+QFOPEN="f.txt",0'), '\r\n+CME ERROR: 426\r\n');
+      assert.equal(await h.at('AT+QFCLOSE=1'), '\r\nOK\r\n');
+      assert.equal(await h.at('AT+QFOPEN="f.txt",1'), '\r\n+QFOPEN: 2\r\n\r\nOK\r\n');
+      assert.equal(h.sim.files('UFS').get('f.txt')?.length, 0, 'mode 1 truncates');
+      assert.equal(await h.at('AT+QFREAD=9'), '\r\n+CME ERROR: 416\r\n');
+      assert.equal(await h.at('AT+QFOPEN="new.txt"'), '\r\n+QFOPEN: 3\r\n\r\nOK\r\n');
+      assert.equal(h.sim.files('UFS').has('new.txt'), true, 'mode 0 creates');
+    }));
+
+  it('reports RAM space and the QFUPL test form', () =>
+    withModemHarness({ ramCapacityBytes: 1000, ufsCapacityBytes: 5000 }, async (h) => {
+      await h.at('ATE0');
+      await qfupl(h, 'RAM:r', new Uint8Array(100));
+      assert.equal(await h.at('AT+QFLDS="RAM"'), '\r\n+QFLDS: 900,1000\r\n\r\nOK\r\n');
+      assert.equal(
+        await h.at('AT+QFUPL=?'),
+        '\r\n+QFUPL: <filename>,(1-5000),(1-65535),(0,1)\r\n\r\nOK\r\n',
+      );
+      assert.equal(await h.at('AT+QFLDS="NVRAM"'), '\r\n+CME ERROR: 425\r\n');
+    }));
+});
+
 describe('modem simulator: reading files back and debug access', () => {
   it('hardened firmware refuses QFREAD and QFDWL with 410 and the debug commands', () =>
     withModemHarness({ personality: 'hardened' }, async (h) => {

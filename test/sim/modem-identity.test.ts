@@ -12,6 +12,17 @@ describe('modem simulator: session and identity', () => {
       assert.equal(await h.at('AT'), 'AT\r\r\nOK\r\n');
     }));
 
+  it('echoes as characters arrive, honours backspace, and accepts CR LF endings', () =>
+    withModem({}, async (h) => {
+      await h.send('AT+GS');
+      assert.equal(await h.readUntil('AT+GS'), 'AT+GS');
+      await h.send('X\bN\r\n');
+      assert.equal(await h.readUntil('OK\r\n'), 'X\bN\r\r\n490154203237518\r\n\r\nOK\r\n');
+      await h.send('ATE0\r\n');
+      await h.readUntil('OK\r\n');
+      assert.equal(await h.at('AT'), '\r\nOK\r\n');
+    }));
+
   it('answers the EC25 identity commands framed as real modules do', () =>
     withModem({ imei: '866425030123456', iccid: '8901260886258128535F' }, async (h) => {
       await h.at('ATE0');
