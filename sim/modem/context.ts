@@ -47,6 +47,8 @@ export interface CommandContext {
   readonly store: ModemStore;
   readonly settings: SessionSettings;
   readonly latency: Readonly<ModemLatencyProfile>;
+  /** Aborts when this power-on period ends (stop, power cycle): long-lived state closes then. */
+  readonly sessionSignal: AbortSignal;
   /** Waits `ms` of modelled device time (scaled) and counts it in the stats. */
   delay(ms: number): Promise<void>;
   /** Raw output through the paced line (CONNECT lines, file data, ack bytes). */

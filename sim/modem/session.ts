@@ -68,6 +68,10 @@ export class ModemSession implements CommandContext {
     this.settings = { echo: true, cmee: 1, ifc: [0, 0], handles: new Map(), nextHandle: 1 };
   }
 
+  get sessionSignal(): AbortSignal {
+    return this.signal;
+  }
+
   async delay(ms: number): Promise<void> {
     const scaled = ms * this.deps.latencyScale;
     this.deps.account(scaled, 0);
