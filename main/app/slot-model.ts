@@ -118,7 +118,8 @@ export function applySlotEvent(prev: SlotState, ev: SlotEvent, now: number): Slo
       const failure: ContractFailure = {
         step: ev.failure.step,
         code: ev.failure.code,
-        message: ev.failure.reason,
+        // The tile already says which slot and port; keep the part that says what went wrong.
+        message: ev.failure.reason.replace(/^slot \S+ \([^)]*\):? /, ''),
         deviceAnswer: ev.failure.deviceAnswered ?? null,
       };
       return {

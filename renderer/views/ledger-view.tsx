@@ -57,7 +57,9 @@ export function LedgerView({ status }: { status: StationStatus }) {
       {hits && (
         <section className="panel" aria-label="Search results">
           <table className="results" data-testid="ledger-results">
-            <caption className="hint">{hits.length} devices</caption>
+            <caption className="hint">
+              {hits.length === 1 ? '1 device' : `${hits.length} devices`}
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Device ID</th>

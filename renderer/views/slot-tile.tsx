@@ -57,18 +57,12 @@ export function SlotTile({ slot, canRerun, portLabel, onRerun, faults, onInjectF
               : '\u00a0'}
         </span>
       </div>
-      <p className="failure" data-testid={`slot-${n}-failure`} title={slot.failure?.message}>
-        {slot.failure ? (
-          <>
-            {slot.failure.message}
-            {slot.failure.deviceAnswer && (
-              <span className="mono answer"> — device: {slot.failure.deviceAnswer}</span>
-            )}
-          </>
-        ) : (
-          '\u00a0'
-        )}
-      </p>
+      <div className="failure" data-testid={`slot-${n}-failure`} title={slot.failure?.message}>
+        <p className="failure-reason">{slot.failure ? slot.failure.message : '\u00a0'}</p>
+        <p className="failure-answer mono">
+          {slot.failure?.deviceAnswer ? `device: ${slot.failure.deviceAnswer}` : '\u00a0'}
+        </p>
+      </div>
       <dl className="ids">
         <Id label="IMEI" value={slot.ids.imei} />
         <Id label="ICCID" value={slot.ids.iccid} />
@@ -85,8 +79,13 @@ export function SlotTile({ slot, canRerun, portLabel, onRerun, faults, onInjectF
         ))}
       </ol>
       <footer className="tile-actions">
-        <button type="button" onClick={onRerun} disabled={!canRerun}>
-          Re-run slot {n}
+        <button
+          type="button"
+          onClick={onRerun}
+          disabled={!canRerun}
+          aria-label={`Re-run slot ${n}`}
+        >
+          Re-run
         </button>
         {faults.length > 0 && (
           <span className="fault-inject">
@@ -100,8 +99,13 @@ export function SlotTile({ slot, canRerun, portLabel, onRerun, faults, onInjectF
                 </option>
               ))}
             </select>
-            <button type="button" onClick={() => onInjectFault(fault)} disabled={!fault}>
-              Inject fault
+            <button
+              type="button"
+              onClick={() => onInjectFault(fault)}
+              disabled={!fault}
+              aria-label={`Inject fault into slot ${n}`}
+            >
+              Inject
             </button>
           </span>
         )}

@@ -63,6 +63,8 @@ after(async () => {
 });
 
 const tile = (n: number) => page.getByTestId(`slot-${n}`);
+const tab = (name: string) =>
+  page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name, exact: true });
 
 async function waitPhases(expected: Record<number, string>): Promise<void> {
   for (const [n, phase] of Object.entries(expected)) {
@@ -82,7 +84,15 @@ test('station setup: create a development CA, see the fingerprint, choose a prof
 });
 
 test('virtual fixture: 4 slots, a batch runs to all PASS', async () => {
-  await page.getByRole('button', { name: 'Fixture' }).click();
+  // Keyboard only: from the Station tab, Tab reaches the Fixture tab, with a visible focus ring.
+  await tab('Station').focus();
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement as HTMLElement;
+    return { text: el.textContent, outline: getComputedStyle(el).outlineStyle };
+  });
+  assert.deepEqual(focused, { text: 'Fixture', outline: 'solid' });
+  await page.keyboard.press('Enter');
   await page.getByLabel('Boards').fill('4');
   await page.getByRole('button', { name: 'Start virtual fixture' }).click();
   await page.getByTestId('virtual-running').waitFor(long);
@@ -103,14 +113,15 @@ test('virtual fixture: 4 slots, a batch runs to all PASS', async () => {
 
 test('an injected fault fails its slot with the reason; a re-run with a good board passes', async () => {
   await tile(2).getByLabel('Fault for slot 2').selectOption('upload-cme-409');
-  await tile(2).getByRole('button', { name: 'Inject fault' }).click();
+  await tile(2).getByRole('button', { name: 'Inject fault into slot 2' }).click();
   await page.getByRole('button', { name: 'Start batch' }).click();
   await waitPhases({ 1: 'pass', 2: 'fail', 3: 'pass', 4: 'pass' });
   const verdict = await page.getByTestId('slot-2-verdict').innerText();
   assert.match(verdict, /FAIL/);
   assert.match(verdict, /modem-write/);
   const reason = await page.getByTestId('slot-2-failure').innerText();
-  assert.match(reason, /409/);
+  assert.match(reason, /AT\+QFUPL/);
+  assert.match(reason, /device: \+CME ERROR: 409/);
   await page.locator('[data-testid="batch-state"][data-running="false"]').waitFor(long);
   assert.equal(await page.getByTestId('failed-count').innerText(), '1');
   await page.getByTestId('throughput').getByText('modem-write').waitFor();
@@ -127,7 +138,7 @@ test('an injected fault fails its slot with the reason; a re-run with a good boa
 test('ledger: search by IMEI, decoded certificates, revoke, export and verify', async () => {
   const imei = await tile(3).locator('dd').first().innerText();
   const deviceId = await tile(3).locator('dd').nth(3).innerText();
-  await page.getByRole('button', { name: 'Ledger' }).click();
+  await tab('Ledger').click();
   await page.getByLabel('IMEI, ICCID, MCU UID or device ID').fill(imei);
   await page.getByRole('button', { name: 'Search' }).click();
   const results = page.getByTestId('ledger-results');
