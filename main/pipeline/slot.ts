@@ -80,6 +80,8 @@ class SlotRun {
   private blob: Uint8Array | undefined;
   private intentIndex: number | undefined;
   private claimed = false;
+  /** Device opens still in flight (identify), awaited before the ports are closed. */
+  private opening: Promise<unknown> | undefined;
 
   constructor(
     private readonly config: SlotConfig,
@@ -139,18 +141,14 @@ class SlotRun {
 
     // Duplicate check (and the explicit re-provision's revoke records).
     this.enter('duplicate-check');
-    const revokeIndex = await this.step('duplicate-check', profile.timeouts.identifyMs, () =>
-      this.duplicateCheck(ids, identity.deviceId),
-    );
+    const revokeIndex = await this.ledgerStep(() => this.duplicateCheck(ids, identity.deviceId));
 
     // Intent: caps first, then plan (keys + TBS), then the durable intent record.
     this.enter('intent');
-    await this.step('intent', profile.timeouts.identifyMs, () =>
-      this.intent(ids, identity.deviceId),
-    );
+    await this.ledgerStep(() => this.intent(ids, identity.deviceId));
 
     this.enter('issue');
-    const issued = await this.step('issue', profile.timeouts.identifyMs, async () => {
+    const issued = await this.ledgerStep(async () => {
       this.issued = await this.env.issuer.sign(this.plan!);
       return this.issued;
     });
@@ -194,7 +192,7 @@ class SlotRun {
     }
 
     this.enter('commit');
-    const commitIndex = await this.step('commit', profile.timeouts.identifyMs, async () => {
+    const commitIndex = await this.ledgerStep(async () => {
       const { index } = await this.env.ledger.append({
         type: 'commit',
         intentIndex: this.intentIndex!,
@@ -251,13 +249,15 @@ class SlotRun {
       fraction: 0,
       message: `reading modem ${this.config.modemPort} and MCU ${this.config.mcuPort}`,
     });
-    // The two devices sit on separate UARTs: identify both at once.
-    const [modem, mcu] = await Promise.allSettled([
-      board.openModem(this.config.modemPort, opts),
-      board.openMcu(this.config.mcuPort, opts),
+    // The two devices sit on separate UARTs: identify both at once. Each port is kept as
+    // soon as it opens, and closePorts() waits for an open still under way, so a cancelled
+    // identify never leaves a port open behind it.
+    const opening = Promise.allSettled([
+      board.openModem(this.config.modemPort, opts).then((m) => (this.modem = m)),
+      board.openMcu(this.config.mcuPort, opts).then((u) => (this.mcu = u)),
     ]);
-    if (modem.status === 'fulfilled') this.modem = modem.value;
-    if (mcu.status === 'fulfilled') this.mcu = mcu.value;
+    this.opening = opening;
+    const [modem, mcu] = await opening;
     if (modem.status === 'rejected') throw modem.reason;
     if (mcu.status === 'rejected') throw mcu.reason;
     this.modem = modem.value;
@@ -391,6 +391,15 @@ class SlotRun {
    * the slot move on even if a driver overlooked the signal; closing the ports afterwards
    * stops whatever it was still doing.
    */
+  /**
+   * Runs station-side work (ledger appends, issuance) to completion even when the slot is
+   * cancelled: racing past a ledger append could leave an intent the run no longer knows
+   * about, or write an abort beside a commit. Cancellation is honoured at the next step.
+   */
+  private async ledgerStep<T>(work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   private async step<T>(
     step: ProvisionStep,
     timeoutMs: number,
@@ -504,6 +513,7 @@ class SlotRun {
   }
 
   private async closePorts(): Promise<void> {
+    await this.opening;
     const closing = [this.modem?.close(), this.mcu?.close()].map((p) => p?.catch(() => {}));
     this.modem = undefined;
     this.mcu = undefined;
