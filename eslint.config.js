@@ -12,7 +12,7 @@ const noElectron = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'test-output/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'test-output/**', 'bench/results/**', '.keyline-tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
