@@ -109,10 +109,13 @@ export async function startModemHarness(o: HarnessOptions = {}): Promise<ModemHa
       return out;
     },
     async close() {
-      await sim.stop();
-      await host.close();
-      await pair.close();
-      if (ownDir) rmSync(dir, { recursive: true, force: true });
+      try {
+        await sim.stop();
+        await host.close();
+      } finally {
+        await pair.close();
+        if (ownDir) rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
