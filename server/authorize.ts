@@ -5,6 +5,7 @@ import type { DeviceEntry, DeviceStore } from './device-store.ts';
 /** Why a client certificate was accepted or refused. */
 export type DecisionReason =
   | 'committed'
+  | 'tls-handshake-failed'
   | 'no-certificate'
   | 'malformed-certificate'
   | 'untrusted-chain'

@@ -61,8 +61,8 @@ export class DeviceServer {
     server.on('tlsClientError', (err, s) => {
       ds.emit({
         accepted: false,
-        reason: 'no-certificate',
-        detail: `TLS handshake failed: ${err.message}`,
+        reason: 'tls-handshake-failed',
+        detail: err.message,
         time: new Date().toISOString(),
         remote: `${s.remoteAddress}:${s.remotePort}`,
       });

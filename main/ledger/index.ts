@@ -8,6 +8,7 @@ export {
   LedgerWriter,
   LedgerWriteError,
   LedgerClosedError,
+  LedgerStationMismatchError,
   RECORDS_FILE,
   CHECKPOINTS_FILE,
   LOCK_FILE,

@@ -61,6 +61,18 @@ export class LedgerWriteError extends Error {
   }
 }
 
+/** The ledger belongs to another station; a ledger never changes hands. */
+export class LedgerStationMismatchError extends Error {
+  override name = 'LedgerStationMismatchError';
+  constructor(
+    readonly dir: string,
+    readonly ledgerStationId: string,
+    readonly givenStationId: string,
+  ) {
+    super(`ledger ${dir} belongs to station ${ledgerStationId}, not ${givenStationId}`);
+  }
+}
+
 export class LedgerClosedError extends Error {
   override name = 'LedgerClosedError';
 }
@@ -182,6 +194,8 @@ export class LedgerWriter {
     const { signer, stationId, caChainDer } = this.opts;
     const spkiB64 = Buffer.from(signer.publicKeySpki()).toString('base64');
     const st = this.state.station;
+    if (st && st.stationId !== stationId)
+      throw new LedgerStationMismatchError(this.dir, st.stationId, stationId);
     if (
       !st ||
       st.stationId !== stationId ||

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { verifyCheckpointSignature } from '../../ledger/checkpoint.ts';
@@ -10,10 +10,14 @@ import {
   LedgerConsistencyError,
   LedgerCorruptError,
   LedgerLockedError,
+  LedgerStationMismatchError,
   LedgerWriter,
   RECORDS_FILE,
   RecordFormatError,
+  exportLedger,
 } from '../../main/ledger/index.ts';
+import { readExport } from '../../server/export-reader.ts';
+import { testPki } from './pki.ts';
 import {
   commitFor,
   intentFor,
@@ -216,6 +220,10 @@ describe('LedgerWriter', () => {
     assert.equal(w2.openReport.staleLockPid, deadPid);
     assert.equal(readFileSync(join(dir, 'lock'), 'utf8').split('\n')[0], String(process.pid));
     await w2.close();
+    await assert.rejects(
+      LedgerWriter.open(dir, { signer, stationId: 'st-other' }),
+      LedgerStationMismatchError,
+    );
   });
 
   it('loses no acknowledged record when the writing process is killed with SIGKILL', async () => {
@@ -248,7 +256,7 @@ describe('LedgerWriter', () => {
         });
         child.on('error', reject);
       });
-      const w = await open(dir);
+      const w = await LedgerWriter.open(dir, { signer, stationId: 'crash-test' });
       try {
         for (const [idx, hash] of acked)
           assert.equal(toHex(leafHash(w.recordBytes(idx))), hash, `acknowledged record ${idx}`);
@@ -257,6 +265,14 @@ describe('LedgerWriter', () => {
         if (cp) {
           assert.ok(verifyCheckpointSignature(cp, signer.publicKeySpki()));
           assert.equal(toHex(w.merkle.root(cp.checkpoint.treeSize)), cp.checkpoint.rootHashHex);
+        }
+        if (round === 2) {
+          // The survivor exports and verifies like any ledger.
+          const pki = await testPki();
+          const out = join(dir, '..', `${dir.split('/').pop()}-export`);
+          dirs.push({ remove: () => rmSync(out, { recursive: true, force: true }) });
+          await exportLedger(w, { outDir: out, issuer: pki.issuer, caChainDer: pki.chainDer });
+          assert.equal(readExport(out).checkpoint.checkpoint.treeSize, w.size);
         }
       } finally {
         await w.close();
