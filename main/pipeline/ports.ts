@@ -53,7 +53,7 @@ export interface BoardMcu {
 export interface OpenOptions {
   slot: string;
   signal: AbortSignal;
-  log: (message: string) => void;
+  log: (message: string, level?: 'info' | 'warn') => void;
 }
 
 /** Opens the two devices of a slot. */

@@ -244,7 +244,11 @@ class SlotRun {
 
   private async identify(signal: AbortSignal): Promise<SlotIdentity> {
     const { profile, board } = this.env;
-    const opts = { slot: this.slot, signal, log: (m: string) => this.log('info', m) };
+    const opts = {
+      slot: this.slot,
+      signal,
+      log: (m: string, level: 'info' | 'warn' = 'info') => this.log(level, m),
+    };
     this.progress('identify', {
       fraction: 0,
       message: `reading modem ${this.config.modemPort} and MCU ${this.config.mcuPort}`,

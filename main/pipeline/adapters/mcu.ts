@@ -26,7 +26,7 @@ export async function openBootloader(
   });
   const client = new BootloaderClient(transport, {
     signal: opts.signal,
-    onLog: (e) => opts.log(`mcu ${e.step}: ${e.message}`),
+    onLog: (e) => opts.log(`mcu ${e.step}: ${e.message}`, e.level),
   });
   let id: McuIdentity;
   try {
