@@ -14,7 +14,7 @@ const paths = defaultPaths(fileURLToPath(new URL('.', import.meta.url)));
 let win: BrowserWindow | null = null;
 
 async function start(): Promise<void> {
-  hardenSession();
+  hardenSession(paths.devUrl);
   const station = createStationApp({
     stationDir: process.env.KEYLINE_STATION ?? join(homedir(), '.keyline', 'station'),
     log: (line) => console.log(line),
@@ -31,8 +31,13 @@ async function start(): Promise<void> {
   win.on('closed', () => {
     win = null;
   });
-  app.on('before-quit', () => {
-    void station.dispose();
+  // Quit waits (once) for the station to stop its batch, fixture and ledger cleanly.
+  let disposed = false;
+  app.on('before-quit', (e) => {
+    if (disposed) return;
+    e.preventDefault();
+    disposed = true;
+    void station.dispose().finally(() => app.quit());
   });
 }
 

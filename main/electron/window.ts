@@ -2,7 +2,7 @@
  * The station window and the session rules around it: sandboxed renderer, CSP header,
  * no navigation, no popups, no permissions, no remote content.
  */
-import { app, BrowserWindow, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, session, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { electronCsp } from './csp.ts';
@@ -13,9 +13,14 @@ export interface WindowPaths {
   devUrl: string | null;
 }
 
-/** Applies the hardening that does not depend on a particular window. */
-export function hardenSession(): void {
+/**
+ * Applies the hardening that does not depend on a particular window. Only our own files
+ * (and the electron-vite dev server, when `devUrl` is set) may load; everything else is
+ * cancelled, so no remote content ever reaches the renderer.
+ */
+export function hardenSession(devUrl: string | null): void {
   const ses = session.defaultSession;
+  const devOrigin = devUrl ? new URL(devUrl).origin : null;
   ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
   ses.webRequest.onHeadersReceived((details, callback) => {
@@ -26,17 +31,18 @@ export function hardenSession(): void {
       },
     });
   });
-  // Only our own file or dev server may be loaded; everything remote is cancelled.
   ses.webRequest.onBeforeRequest((details, callback) => {
     const url = details.url;
-    const local =
-      url.startsWith('file://') ||
-      url.startsWith('devtools://') ||
-      url.startsWith('http://localhost:') ||
-      url.startsWith('http://127.0.0.1:') ||
-      url.startsWith('ws://localhost:') ||
-      url.startsWith('ws://127.0.0.1:');
-    callback({ cancel: !local });
+    let allowed = url.startsWith('file://') || url.startsWith('devtools://');
+    if (!allowed && devOrigin) {
+      try {
+        const u = new URL(url);
+        allowed = u.origin === devOrigin || u.origin === devOrigin.replace(/^http/, 'ws');
+      } catch {
+        allowed = false;
+      }
+    }
+    callback({ cancel: !allowed });
   });
   app.on('web-contents-created', (_event, contents: WebContents) => {
     contents.on('will-navigate', (e) => e.preventDefault());
@@ -44,7 +50,6 @@ export function hardenSession(): void {
     contents.on('will-attach-webview', (e) => e.preventDefault());
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   });
-  void shell; // shell.openExternal is deliberately never used.
 }
 
 export function rendererFileUrl(paths: WindowPaths): string {
