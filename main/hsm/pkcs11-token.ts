@@ -381,6 +381,21 @@ export class Pkcs11Token {
     }
   }
 
+  /** Deletes both halves of a key pair (undoing a setup that failed half-way). */
+  destroyKey(key: TokenKey): void {
+    for (const h of [key.privateHandle, key.publicHandle]) {
+      try {
+        this.lib.C_DestroyObject(this.s, h);
+      } catch (e) {
+        throw new Pkcs11TokenError(
+          'device',
+          `cannot delete key "${key.label}" from token "${this.label}": ${(e as Error).message}`,
+          p11code(e),
+        );
+      }
+    }
+  }
+
   /** Attribute flags as the token reports them (sensitive, extractable, never-extractable). */
   keyFlags(key: TokenKey): { sensitive: boolean; extractable: boolean; neverExtractable: boolean } {
     const attrs = this.lib.C_GetAttributeValue(this.s, key.privateHandle, [

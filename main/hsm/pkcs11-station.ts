@@ -1,0 +1,423 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  ChainVerificationError,
+  createFileSigner,
+  describeCertificate,
+  encryptPrivateKeyPem,
+  generateP256,
+  issueCaCertificate,
+  parseCertificate,
+  pemDecodeAll,
+  pemEncode,
+  sha256Hex,
+  spkiFromRaw,
+  verifyChain,
+  zeroizeKey,
+  type Signer,
+} from '../../certs/index.ts';
+import { OID } from '../../certs/oids.ts';
+import { verifySignature } from '../../ledger/keys.ts';
+import { writeFileAtomic } from '../station/atomic-write.ts';
+import {
+  DEFAULT_UNLOCK_POLICY,
+  type StationInfo,
+  type UnlockPolicy,
+} from '../station/create-station.ts';
+import { StationError } from '../station/errors.ts';
+import {
+  STATION_FILES,
+  STATION_FORMAT,
+  stationConfigSchema,
+  type StationConfig,
+} from '../station/layout.ts';
+import { publishStationDir, type StationFile } from '../station/station-dir.ts';
+import { Pkcs11Token, type TokenKey } from './pkcs11-token.ts';
+
+const DAY_MS = 86_400_000;
+
+/** Which token a station's keys go into. The PIN is passed separately, never logged. */
+export interface TokenTarget {
+  /** PKCS#11 module path (.so). */
+  module: string;
+  /** Token label. */
+  token: string;
+}
+
+interface CommonOptions {
+  /** Replace an existing station (moved aside, not deleted). Token keys are never deleted. */
+  force?: boolean;
+  /** PIN attempts before the station locks, and the back-off (station.json `unlock`). */
+  unlock?: Partial<UnlockPolicy>;
+  now?: Date;
+}
+
+export interface CreatePkcs11StationOptions extends CommonOptions {
+  organization?: string;
+  /**
+   * Passphrase that encrypts the development root CA key (the root is a file, kept
+   * offline in production). Required: the root key is never written in the clear.
+   */
+  rootPassphrase: string;
+  /** Write the root key (and a copy of its certificate) here instead of the station dir. */
+  rootOut?: string;
+  /** PBKDF2 iterations for the root key file (default of certs; tests use fewer). */
+  kdfIterations?: number;
+}
+
+export interface ImportPkcs11CaOptions extends CommonOptions {
+  /** Label of the customer's issuing CA private key already in the token. */
+  keyLabel: string;
+  /** PEM: the issuing CA certificate first, then optionally its chain up to the root. */
+  certificatePem: string;
+}
+
+/** What a token-backed station setup produced (StationInfo plus where the keys went). */
+export interface Pkcs11StationInfo extends StationInfo {
+  keys: {
+    issuingCa: { token: string; label: string; algorithm: 'ecdsa-p256-sha256' };
+    ledger: { token: string; label: string; algorithm: 'ed25519' | 'ecdsa-p256-sha256' };
+  };
+  /** Where the encrypted development root key was written (station dir or --root-out). */
+  rootKeyFile?: string;
+}
+
+/** A token-backed station could not be set up; names the step and token, never the PIN. */
+export class HsmStationError extends StationError {
+  override name = 'HsmStationError';
+  override readonly code: string = 'HSM_STATION';
+  constructor(
+    dir: string,
+    readonly step: string,
+    message: string,
+  ) {
+    super(dir, `${step}: ${message}`);
+  }
+}
+
+function newStationId(): string {
+  return `st-${randomBytes(8).toString('hex')}`;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+/** Generates the ledger key: Ed25519 where the token offers CKM_EDDSA, else P-256. */
+function generateLedgerKey(token: Pkcs11Token, stationId: string): TokenKey {
+  const kind = token.supportsEd25519() ? 'ed25519' : 'p256';
+  return token.generateKeyPair(kind, `keyline-ledger-${stationId}`);
+}
+
+async function publish(
+  dir: string,
+  token: Pkcs11Token,
+  target: TokenTarget,
+  opts: CommonOptions,
+  parts: {
+    stationId: string;
+    organization: string;
+    issuingDer: Uint8Array;
+    issuingSource: 'generated' | 'imported';
+    chainAbove: Uint8Array[];
+    issuingKey: TokenKey;
+    ledgerKey: TokenKey;
+    /** Extra files (the encrypted root key when kept in the station dir). */
+    rootKeyInDir?: string;
+  },
+): Promise<Pkcs11StationInfo> {
+  const ledgerSpki = token.publicKeySpki(parts.ledgerKey);
+  const issuing = describeCertificate(parts.issuingDer);
+  const rootDer = parts.chainAbove.at(-1);
+  const root =
+    rootDer && parseCertificate(rootDer).selfIssued ? describeCertificate(rootDer) : undefined;
+  const loc = (label: string) => ({
+    kind: 'pkcs11' as const,
+    module: target.module,
+    token: target.token,
+    label,
+  });
+  const config: StationConfig = {
+    format: STATION_FORMAT,
+    stationId: parts.stationId,
+    createdAt: (opts.now ?? new Date()).toISOString(),
+    organization: parts.organization,
+    issuingCa: {
+      path: STATION_FILES.issuingCert,
+      subject: issuing.subject,
+      fingerprintSha256: issuing.fingerprintSha256Hex,
+      source: parts.issuingSource,
+    },
+    rootCa: root
+      ? {
+          path: STATION_FILES.rootCert,
+          subject: root.subject,
+          fingerprintSha256: root.fingerprintSha256Hex,
+        }
+      : null,
+    keys: {
+      ...(parts.rootKeyInDir
+        ? { rootCa: { kind: 'file' as const, path: STATION_FILES.rootKey } }
+        : {}),
+      issuingCa: loc(parts.issuingKey.label),
+      ledger: loc(parts.ledgerKey.label),
+    },
+    ledgerPublicKey: { path: STATION_FILES.ledgerPublicKey, spkiSha256: sha256Hex(ledgerSpki) },
+    unlock: { ...DEFAULT_UNLOCK_POLICY, ...opts.unlock },
+  };
+  stationConfigSchema.parse(config);
+  const files: StationFile[] = [
+    {
+      name: STATION_FILES.issuingCert,
+      data: pemEncode('CERTIFICATE', parts.issuingDer),
+      mode: 0o644,
+    },
+    {
+      name: STATION_FILES.chain,
+      data: [parts.issuingDer, ...parts.chainAbove]
+        .map((d) => pemEncode('CERTIFICATE', d))
+        .join(''),
+      mode: 0o644,
+    },
+    { name: STATION_FILES.ledgerPublicKey, data: pemEncode('PUBLIC KEY', ledgerSpki), mode: 0o644 },
+  ];
+  if (root && rootDer)
+    files.push({
+      name: STATION_FILES.rootCert,
+      data: pemEncode('CERTIFICATE', rootDer),
+      mode: 0o644,
+    });
+  if (parts.rootKeyInDir)
+    files.push({ name: STATION_FILES.rootKey, data: parts.rootKeyInDir, mode: 0o600 });
+  files.push({
+    name: STATION_FILES.config,
+    data: JSON.stringify(config, null, 2) + '\n',
+    mode: 0o644,
+  });
+  const { replacedDir } = publishStationDir(dir, files, opts.force ?? false);
+  const alg = (k: TokenKey): 'ed25519' | 'ecdsa-p256-sha256' =>
+    k.kind === 'ed25519' ? 'ed25519' : 'ecdsa-p256-sha256';
+  return {
+    dir: resolve(dir),
+    stationId: config.stationId,
+    organization: config.organization,
+    issuingCa: {
+      subject: issuing.subject,
+      fingerprintSha256: issuing.fingerprintSha256Hex,
+      source: parts.issuingSource,
+    },
+    rootCa: root ? { subject: root.subject, fingerprintSha256: root.fingerprintSha256Hex } : null,
+    ledgerPublicKeySpkiSha256: config.ledgerPublicKey.spkiSha256,
+    ...(replacedDir ? { replacedDir } : {}),
+    keys: {
+      issuingCa: {
+        token: target.token,
+        label: parts.issuingKey.label,
+        algorithm: 'ecdsa-p256-sha256',
+      },
+      ledger: {
+        token: target.token,
+        label: parts.ledgerKey.label,
+        algorithm: alg(parts.ledgerKey),
+      },
+    },
+  };
+}
+
+/** Runs `fn` with the keys it generates destroyed again if it fails (no orphans in the token). */
+async function withRollback<T>(
+  token: Pkcs11Token,
+  fn: (made: TokenKey[]) => Promise<T>,
+): Promise<T> {
+  const made: TokenKey[] = [];
+  try {
+    return await fn(made);
+  } catch (e) {
+    for (const k of made) {
+      try {
+        token.destroyKey(k);
+      } catch {
+        // The original failure matters more; a leftover key is named by its station ID.
+      }
+    }
+    throw e;
+  }
+}
+
+/**
+ * Creates a station whose issuing CA key (P-256) and ledger key (Ed25519 where the token
+ * offers CKM_EDDSA, else P-256) are generated inside the token — sensitive, never
+ * extractable. A development root CA (a P-256 file key, encrypted with `rootPassphrase`)
+ * signs the issuing CA certificate and is then kept in the station dir or in `rootOut`.
+ */
+export async function createPkcs11Station(
+  dir: string,
+  target: TokenTarget,
+  pin: string,
+  opts: CreatePkcs11StationOptions,
+): Promise<Pkcs11StationInfo> {
+  const absDir = resolve(dir);
+  if (opts.rootPassphrase.length < 8)
+    throw new HsmStationError(
+      absDir,
+      'root key',
+      'the root key passphrase must be at least 8 characters',
+    );
+  const organization = opts.organization ?? 'keyline development';
+  const token = Pkcs11Token.open({ modulePath: target.module, tokenLabel: target.token }, pin);
+  try {
+    return await withRollback(token, async (made) => {
+      const stationId = newStationId();
+      const issuingKey = token.generateKeyPair('p256', `keyline-issuing-ca-${stationId}`);
+      made.push(issuingKey);
+      const ledgerKey = generateLedgerKey(token, stationId);
+      made.push(ledgerKey);
+
+      const now = opts.now ?? new Date();
+      const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
+      const rootKey = generateP256();
+      let rootSigner: Signer | undefined;
+      try {
+        rootSigner = createFileSigner(
+          { ...rootKey, secret: rootKey.secret.slice() },
+          'memory:root-ca',
+        );
+        const rootDer = await issueCaCertificate({
+          subject: [
+            { oid: OID.organizationName, value: organization },
+            { oid: OID.commonName, value: `${organization} Development Root CA` },
+          ],
+          subjectSpki: spkiFromRaw('p256', rootKey.publicKey),
+          pathLen: 1,
+          notBefore,
+          notAfter: new Date(notBefore.getTime() + 9125 * DAY_MS),
+          signer: rootSigner,
+        });
+        const issuingDer = await issueCaCertificate({
+          subject: [
+            { oid: OID.organizationName, value: organization },
+            { oid: OID.commonName, value: `${organization} Issuing CA` },
+          ],
+          subjectSpki: token.publicKeySpki(issuingKey),
+          pathLen: 0,
+          notBefore,
+          notAfter: new Date(notBefore.getTime() + 7300 * DAY_MS),
+          issuer: { certificateDer: rootDer, signer: rootSigner },
+          signer: rootSigner,
+        });
+        const rootKeyPem = await encryptPrivateKeyPem(rootKey, opts.rootPassphrase, {
+          iterations: opts.kdfIterations,
+        });
+        let rootKeyFile: string;
+        if (opts.rootOut) {
+          const out = resolve(opts.rootOut);
+          mkdirSync(out, { recursive: true, mode: 0o700 });
+          rootKeyFile = join(out, STATION_FILES.rootKey);
+          writeFileAtomic(rootKeyFile, rootKeyPem, 0o600);
+          writeFileAtomic(
+            join(out, STATION_FILES.rootCert),
+            pemEncode('CERTIFICATE', rootDer),
+            0o644,
+          );
+        } else {
+          rootKeyFile = join(absDir, STATION_FILES.rootKey);
+        }
+        const info = await publish(dir, token, target, opts, {
+          stationId,
+          organization,
+          issuingDer,
+          issuingSource: 'generated',
+          chainAbove: [rootDer],
+          issuingKey,
+          ledgerKey,
+          ...(opts.rootOut ? {} : { rootKeyInDir: rootKeyPem }),
+        });
+        return { ...info, rootKeyFile };
+      } finally {
+        rootSigner?.dispose();
+        zeroizeKey(rootKey);
+      }
+    });
+  } finally {
+    token.close();
+  }
+}
+
+/**
+ * Creates a station around a customer's issuing CA key already in the token: the key
+ * labelled `keyLabel` must be P-256, its public key must equal the certificate's (SPKI
+ * equality, then a signature made in the token must verify under the certificate's key),
+ * and the certificate must be a currently valid CA allowed to sign certificates and CRLs
+ * (with its chain verifying when supplied up to a root). A ledger key is generated in the
+ * same token. Nothing is written unless every check passes.
+ */
+export async function importPkcs11Ca(
+  dir: string,
+  target: TokenTarget,
+  pin: string,
+  opts: ImportPkcs11CaOptions,
+): Promise<Pkcs11StationInfo> {
+  const absDir = resolve(dir);
+  const fail = (m: string) => new HsmStationError(absDir, 'import', m);
+  const certs = pemDecodeAll(opts.certificatePem).filter((b) => b.label === 'CERTIFICATE');
+  if (certs.length === 0) throw fail('the certificate file holds no CERTIFICATE PEM block');
+  const cert = parseCertificate(certs[0].der);
+  const now = opts.now ?? new Date();
+  if (!cert.isCa)
+    throw fail(`${cert.subject} is not a CA certificate (basicConstraints cA is not set)`);
+  if (cert.keyUsage && !cert.keyUsage.includes('keyCertSign'))
+    throw fail(`${cert.subject} keyUsage lacks keyCertSign`);
+  if (cert.keyUsage && !cert.keyUsage.includes('cRLSign'))
+    throw fail(
+      `${cert.subject} keyUsage lacks cRLSign (keyline signs the revocation list with it)`,
+    );
+  if (now < cert.notBefore || now > cert.notAfter) throw fail(`${cert.subject} is not valid now`);
+  if (cert.publicKey.algorithm !== 'p256')
+    throw fail(`${cert.subject} has a ${cert.publicKey.algorithm} key; keyline issues with P-256`);
+  const chainAbove = certs.slice(1).map((b) => b.der);
+  const top = chainAbove.length ? parseCertificate(chainAbove[chainAbove.length - 1]) : undefined;
+  if (top?.selfIssued) {
+    try {
+      verifyChain(certs[0].der, chainAbove.slice(0, -1), chainAbove[chainAbove.length - 1], {
+        at: now,
+      });
+    } catch (e) {
+      if (e instanceof ChainVerificationError)
+        throw fail(`its chain does not verify: ${e.message}`);
+      throw e;
+    }
+  }
+  const token = Pkcs11Token.open({ modulePath: target.module, tokenLabel: target.token }, pin);
+  try {
+    const key = token.findKey(opts.keyLabel);
+    if (!key)
+      throw fail(`token "${target.token}" holds no private key labelled "${opts.keyLabel}"`);
+    if (key.kind !== 'p256') throw fail(`key "${opts.keyLabel}" is ${key.kind}, not P-256`);
+    if (!equalBytes(token.publicKeySpki(key), cert.spkiDer))
+      throw fail(
+        `key "${opts.keyLabel}" does not match the certificate ${cert.subject} (SPKI differs)`,
+      );
+    // The public object could be mislabelled: prove the private half signs for this SPKI.
+    const challenge = randomBytes(32);
+    if (!verifySignature('ecdsa-p256-sha256', cert.spkiDer, challenge, token.sign(key, challenge)))
+      throw fail(`key "${opts.keyLabel}" does not sign for the certificate ${cert.subject}`);
+    return await withRollback(token, async (made) => {
+      const stationId = newStationId();
+      const ledgerKey = generateLedgerKey(token, stationId);
+      made.push(ledgerKey);
+      const desc = describeCertificate(certs[0].der);
+      return publish(dir, token, target, opts, {
+        stationId,
+        organization: desc.organization ?? desc.commonName ?? 'imported CA',
+        issuingDer: certs[0].der,
+        issuingSource: 'imported',
+        chainAbove,
+        issuingKey: key,
+        ledgerKey,
+      });
+    });
+  } finally {
+    token.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { execFile, type ExecFileException } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const REPO = new URL('../../', import.meta.url).pathname;
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program (no shell) with a generous timeout; resolves with its exit code and output. */
+export function exec(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      {
+        cwd: opts.cwd ?? REPO,
+        env: opts.env ?? process.env,
+        timeout: opts.timeoutMs ?? 120_000,
+        maxBuffer: 16 << 20,
+      },
+      (err: ExecFileException | null, stdout: string, stderr: string) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `node bin/keyline.mjs ...` with the given environment additions. */
+export function keyline(args: string[], env: NodeJS.ProcessEnv): Promise<ExecResult> {
+  const base = { ...process.env };
+  delete base.KEYLINE_PIN;
+  delete base.KEYLINE_PASSPHRASE;
+  return exec(process.execPath, [join(REPO, 'bin/keyline.mjs'), ...args], {
+    env: { ...base, ...env },
+  });
+}
+
+/** Every regular file under `dir` (recursively), skipping directories named in `skip`. */
+export function filesUnder(dir: string, skip: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      if (!skip.includes(p)) out.push(...filesUnder(p, skip));
+    } else if (st.isFile()) out.push(p);
+  }
+  return out;
+}
+
+// PEM labels of private keys, and DER openings of a P-256 private key: PKCS#8 (version 0,
+// id-ecPublicKey + prime256v1) and SEC1 ECPrivateKey (version 1, 32-byte scalar).
+const PEM_MARKERS = ['PRIVATE KEY-----'];
+const DER_PREFIXES = [
+  Buffer.from('020100301306072a8648ce3d020106082a8648ce3d030107', 'hex'),
+  Buffer.from('30770201010420', 'hex'),
+];
+
+/** Files among `files` holding a private key in PEM or PKCS#8/SEC1 DER form. */
+export function filesWithPrivateKeys(files: readonly string[]): string[] {
+  return files.filter((f) => {
+    const bytes = readFileSync(f);
+    const text = bytes.toString('latin1');
+    if (PEM_MARKERS.some((m) => text.includes(m))) return true;
+    const b64 = [...text.matchAll(/[A-Za-z0-9+/=\r\n]{60,}/g)].map((m) =>
+      Buffer.from(m[0].replace(/\s/g, ''), 'base64'),
+    );
+    return [bytes, ...b64].some((b) => DER_PREFIXES.some((p) => b.includes(p)));
+  });
+}
