@@ -57,3 +57,19 @@ export class StationPassphraseError extends StationError {
     );
   }
 }
+
+/** Wrong token PIN (PKCS#11 station); says how many attempts remain before the station locks. */
+export class StationPinError extends StationError {
+  override name = 'StationPinError';
+  override readonly code = 'WRONG_PIN';
+  constructor(
+    dir: string,
+    readonly failures: number,
+    readonly attemptsLeft: number,
+  ) {
+    super(
+      dir,
+      `wrong token PIN (${failures} failed, ${attemptsLeft} left before the station locks)`,
+    );
+  }
+}

@@ -23,6 +23,7 @@ export {
   StationCorruptError,
   WeakPassphraseError,
   StationPassphraseError,
+  StationPinError,
 } from './errors.ts';
 export { UnlockBackoffError, UnlockLockedError } from '../hsm/attempt-guard.ts';
 export { writeFileAtomic, fsyncDir } from './atomic-write.ts';

@@ -13,11 +13,13 @@ import {
   type Signer,
 } from '../../certs/index.ts';
 import { AttemptGuard } from '../hsm/attempt-guard.ts';
+import { createTokenSignerOpener, isWrongPinError } from '../hsm/token-signers.ts';
 import {
   StationCorruptError,
   StationError,
   StationNotFoundError,
   StationPassphraseError,
+  StationPinError,
 } from './errors.ts';
 import {
   STATION_FILES,
@@ -48,7 +50,10 @@ export interface Station {
 export interface OpenStationOptions {
   /** Clock for the unlock back-off (tests). */
   now?: () => number;
-  /** Opens keys of kind 'pkcs11' (provided by main/hsm); file keys need nothing. */
+  /**
+   * Opens keys of kind 'pkcs11'; file keys need nothing. Defaults to main/hsm's opener,
+   * which logs in with the secret given to openStation (the token PIN).
+   */
   openTokenSigner?: (location: KeyLocation, role: 'issuingCa' | 'ledger') => Promise<Signer>;
 }
 
@@ -158,15 +163,27 @@ export async function openStation(
     root = { certificateDer: rootDer, certificatePem: pemEncode('CERTIFICATE', rootDer) };
   }
 
+  const tokens = opts.openTokenSigner ? undefined : createTokenSignerOpener(passphrase);
+  const openToken =
+    opts.openTokenSigner ??
+    ((loc: KeyLocation) => {
+      if (loc.kind !== 'pkcs11' || !tokens)
+        throw new StationError(resolve(dir), 'not a PKCS#11 key location');
+      return Promise.resolve(tokens.open(loc));
+    });
   const open = async (role: 'issuingCa' | 'ledger', expected: Uint8Array, name: string) => {
     const loc = config.keys[role];
     if (loc.kind === 'file') return openFileSigner(dir, loc, passphrase, name, expected);
-    if (!opts.openTokenSigner)
-      throw new StationError(
+    const signer = await openToken(loc, role);
+    if (!Buffer.from(signer.publicKeySpki()).equals(Buffer.from(expected))) {
+      signer.dispose();
+      throw new StationCorruptError(
         resolve(dir),
-        `${name} lives in a PKCS#11 token; no token opener given`,
+        STATION_FILES.config,
+        `${name} in token "${loc.token}" (label "${loc.label}") does not match its certificate/public key`,
       );
-    return opts.openTokenSigner(loc, role);
+    }
+    return signer;
   };
   let signers: readonly [Signer, Signer];
   try {
@@ -180,9 +197,18 @@ export async function openStation(
           throw e;
         }
       },
-      (e) => e instanceof WrongPassphraseError,
+      (e) => e instanceof WrongPassphraseError || isWrongPinError(e),
     );
   } catch (e) {
+    tokens?.closeAll();
+    if (isWrongPinError(e)) {
+      const failures = guard.failures;
+      throw new StationPinError(
+        resolve(dir),
+        failures,
+        Math.max(0, config.unlock.maxAttempts - failures),
+      );
+    }
     if (!(e instanceof WrongPassphraseError)) throw e;
     const failures = guard.failures;
     throw new StationPassphraseError(
