@@ -5,14 +5,25 @@
  * `keyline ca import --station DIR --cert FILE --key FILE [--force] [--json]` — a station
  * around a customer's issuing CA (cert PEM, optionally followed by its chain; encrypted
  * PKCS#8 key whose passphrase comes from KEYLINE_IMPORT_PASSPHRASE or a prompt).
+ * With `--pkcs11 MODULE --token LABEL` the issuing CA and ledger keys live in a PKCS#11
+ * token instead (PIN from KEYLINE_PIN or a prompt; docs/hsm.md).
  */
 import { readFileSync } from 'node:fs';
+import { createPkcs11Station, importPkcs11Ca } from '../../hsm/pkcs11-station.ts';
 import { createStation, importIssuingCa, type StationInfo } from '../../station/index.ts';
 import { readSecret } from '../../station/secret-input.ts';
 import { Flags, parseArgs, UsageError } from '../args.ts';
 import { printJson, type CliIO } from '../io.ts';
 
-function report(io: CliIO, json: boolean, verb: string, info: StationInfo): void {
+type ReportedInfo = StationInfo & {
+  keys?: {
+    issuingCa: { token: string; label: string };
+    ledger: { token: string; label: string; algorithm: string };
+  };
+  rootKeyFile?: string;
+};
+
+function report(io: CliIO, json: boolean, verb: string, info: ReportedInfo): void {
   if (json) {
     printJson(io, { ok: true, ...info });
     return;
@@ -23,8 +34,16 @@ function report(io: CliIO, json: boolean, verb: string, info: StationInfo): void
     info.rootCa
       ? `  root CA:    ${info.rootCa.subject} (sha256 ${info.rootCa.fingerprintSha256})`
       : '  root CA:    not supplied (chain ends at the issuing CA)',
-    `  ledger key: Ed25519, SPKI sha256 ${info.ledgerPublicKeySpkiSha256}`,
+    info.keys
+      ? `  ledger key: ${info.keys.ledger.algorithm} in token "${info.keys.ledger.token}" as "${info.keys.ledger.label}", SPKI sha256 ${info.ledgerPublicKeySpkiSha256}`
+      : `  ledger key: Ed25519, SPKI sha256 ${info.ledgerPublicKeySpkiSha256}`,
   ];
+  if (info.keys)
+    lines.push(
+      `  CA key:     in token "${info.keys.issuingCa.token}" as "${info.keys.issuingCa.label}" (not extractable)`,
+    );
+  if (info.rootKeyFile)
+    lines.push(`  root key:   encrypted in ${info.rootKeyFile} (keep it offline)`);
   if (info.replacedDir) lines.push(`  previous station moved to ${info.replacedDir}`);
   io.stdout.write(lines.join('\n') + '\n');
 }
@@ -42,7 +61,12 @@ function readText(path: string, what: string): string {
 const USAGE = `usage:
   keyline ca init --station DIR [--org NAME] [--force] [--json]
   keyline ca import --station DIR --cert FILE --key FILE [--force] [--json]
+  keyline ca init --station DIR --pkcs11 MODULE --token LABEL [--root-out DIR] [--org NAME] [--force] [--json]
+  keyline ca import --station DIR --pkcs11 MODULE --token LABEL --key-label L --cert FILE [--force] [--json]
 
+With --pkcs11 the issuing CA key and the ledger key live in the token; the PIN comes from
+KEYLINE_PIN or a prompt. ca init --pkcs11 encrypts the development root key with
+KEYLINE_PASSPHRASE and keeps it in the station dir, or in --root-out DIR for offline keeping.
 The station passphrase comes from KEYLINE_PASSPHRASE or a prompt; the imported key's own
 passphrase from KEYLINE_IMPORT_PASSPHRASE or a prompt. Passphrases are never taken from
 the command line. --force moves an existing station aside instead of refusing.
@@ -61,6 +85,27 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const dir = flags.required('station');
     const organization = flags.string('org');
     const force = flags.bool('force');
+    const module = flags.string('pkcs11');
+    if (module !== undefined) {
+      const token = flags.required('token');
+      const rootOut = flags.string('root-out');
+      flags.rejectUnknown();
+      const pin = await readSecret(io, 'KEYLINE_PIN', 'token PIN');
+      const rootPassphrase = await readSecret(
+        io,
+        'KEYLINE_PASSPHRASE',
+        'passphrase for the development root key',
+        true,
+      );
+      const info = await createPkcs11Station(dir, { module, token }, pin, {
+        rootPassphrase,
+        force,
+        ...(organization ? { organization } : {}),
+        ...(rootOut ? { rootOut } : {}),
+      });
+      report(io, json, 'created', info);
+      return 0;
+    }
     flags.rejectUnknown();
     const passphrase = await readSecret(io, 'KEYLINE_PASSPHRASE', 'station passphrase', true);
     const info = await createStation(dir, passphrase, {
@@ -73,6 +118,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (sub === 'import') {
     const dir = flags.required('station');
     const certPath = flags.required('cert');
+    const module = flags.string('pkcs11');
+    if (module !== undefined) {
+      const token = flags.required('token');
+      const keyLabel = flags.required('key-label');
+      const force = flags.bool('force');
+      flags.rejectUnknown();
+      const certificatePem = readText(certPath, 'certificate');
+      const pin = await readSecret(io, 'KEYLINE_PIN', 'token PIN');
+      const info = await importPkcs11Ca(dir, { module, token }, pin, {
+        keyLabel,
+        certificatePem,
+        force,
+      });
+      report(io, json, 'imported CA into', info);
+      return 0;
+    }
     const keyPath = flags.required('key');
     const force = flags.bool('force');
     flags.rejectUnknown();
