@@ -22,6 +22,7 @@ import {
 } from '../../../certs/index.ts';
 import { openStation, writeFileAtomic } from '../../station/index.ts';
 import { readSecret } from '../../station/secret-input.ts';
+import { readUnlockSecret } from '../../hsm/unlock-secret.ts';
 import { Flags, parseArgs, UsageError } from '../args.ts';
 import { printJson, type CliIO } from '../io.ts';
 
@@ -115,7 +116,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     plaintextKeys || !needsKeyFile
       ? null
       : await readSecret(io, 'KEYLINE_KEY_PASSPHRASE', 'passphrase for the device key files');
-  const passphrase = await readSecret(io, 'KEYLINE_PASSPHRASE', 'station passphrase');
+  const passphrase = await readUnlockSecret(io, stationDir);
 
   const station = await openStation(stationDir, passphrase);
   try {

@@ -12,7 +12,7 @@ import { ExportVerificationError } from '../../../ledger/export-verifier.ts';
 import { readExport } from '../../../server/export-reader.ts';
 import { LedgerWriter, exportLedger, ledgerDirOf, readCheckpointFile } from '../../ledger/index.ts';
 import { openStation } from '../../station/index.ts';
-import { readSecret } from '../../station/secret-input.ts';
+import { readUnlockSecret } from '../../hsm/unlock-secret.ts';
 import { Flags, parseArgs, UsageError } from '../args.ts';
 import { printJson, type CliIO } from '../io.ts';
 
@@ -22,7 +22,7 @@ async function runExport(flags: Flags, io: CliIO, json: boolean): Promise<number
   const sincePath = flags.string('since');
   flags.rejectUnknown();
   const since = sincePath ? readCheckpointFile(resolve(sincePath)) : undefined;
-  const passphrase = await readSecret(io, 'KEYLINE_PASSPHRASE', 'station passphrase');
+  const passphrase = await readUnlockSecret(io, stationDir);
   const station = await openStation(stationDir, passphrase);
   try {
     const caChainDer = pemDecodeAll(station.issuer.chainPem).map((b) => b.der);

@@ -4,6 +4,9 @@ import { openProvisioningLine } from '../../pipeline/line.ts';
 import { createProgressView, viewModeFor } from '../../pipeline/progress-view.ts';
 import { parseSlotSpecs, SlotSpecError } from '../../pipeline/slot-spec.ts';
 import { unlockStation } from '../../pipeline/station.ts';
+import { stationUsesToken } from '../../hsm/unlock-secret.ts';
+import { readStationConfig } from '../../station/index.ts';
+import { readSecret } from '../../station/secret-input.ts';
 
 const HELP = `usage: keyline provision --station DIR --profile FILE --slot modem=PORT,mcu=PORT[,name=N] ...
                          [--batch ID] [--operator NAME] [--reprovision] [--json]
@@ -45,7 +48,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const json = f.bool('json');
   f.rejectUnknown();
 
-  const passphrase = await stationPassphrase(io);
+  // A token station is unlocked by its PIN (KEYLINE_PIN), a file station by its passphrase.
+  const passphrase = stationUsesToken(readStationConfig(stationDir))
+    ? await readSecret(io, 'KEYLINE_PIN', 'token PIN')
+    : await stationPassphrase(io);
   const station = await unlockStation(stationDir, passphrase);
   const view = createProgressView(viewModeFor(json, io.stdout), io.stdout);
   try {
