@@ -98,9 +98,10 @@ function ttyView(out: Writer): ProgressView {
   const notes: string[] = [];
   let drawn = 0;
   let dirty = false;
+  let finished = false;
   const draw = () => {
     dirty = false;
-    const width = Math.max(40, (out.columns ?? 100) - 1);
+    const width = Math.max(40, (out.columns || 100) - 1);
     let s = drawn > 0 ? `\x1b[${drawn}A` : '';
     for (const n of notes.splice(0)) s += `\r\x1b[2K${n.slice(0, width)}\n`;
     const rows = [...lines.values()].map((l) => ttyRow(l).slice(0, width));
@@ -142,7 +143,8 @@ function ttyView(out: Writer): ProgressView {
     },
     finish() {
       clearInterval(timer);
-      draw();
+      if (dirty || !finished) draw();
+      finished = true;
     },
   };
 }
