@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -36,5 +36,26 @@ export class StepJournal {
 
   async forget(intentIndex: number): Promise<void> {
     await rm(this.file(intentIndex), { force: true });
+  }
+
+  /**
+   * Removes entries of intents that are closed (a crash between the commit and the
+   * journal cleanup leaves one behind). `open` lists the intents still open.
+   */
+  async sweep(open: ReadonlySet<number>): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const m = /^intent-(\d+)\.json(\.tmp)?$/.exec(name);
+      if (!m || (open.has(Number(m[1])) && !m[2])) continue;
+      await rm(join(this.dir, name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 }

@@ -132,7 +132,9 @@ export async function recoverOrphanedIntents(
   onEvent?: (event: PipelineEvent) => void,
 ): Promise<Array<Extract<BatchEvent, { type: 'recovered' }>>> {
   const out: Array<Extract<BatchEvent, { type: 'recovered' }>> = [];
-  for (const { index, record } of await ledger.openIntents()) {
+  const open = await ledger.openIntents();
+  await journal.sweep(new Set(open.map((o) => o.index)));
+  for (const { index, record } of open) {
     // Reads the journal before writing so the reason names the step the dead run was in.
     const step = (await journal.lastStep(index)) ?? 'an unknown step';
     const serials = [record.certificates.modem.serialHex, record.certificates.mcu.serialHex];
