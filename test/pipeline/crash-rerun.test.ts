@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { AbortRecord, CommitRecord, LedgerRecord } from '../../ledger/records.ts';
 import { LedgerWriter, ledgerDirOf } from '../../main/ledger/index.ts';
@@ -11,13 +9,12 @@ import { exportLedger } from '../../main/ledger/export.ts';
 import { unlockStation } from '../../main/pipeline/station.ts';
 import { readExport } from '../../server/export-reader.ts';
 import { startFixture } from '../../sim/index.ts';
-import { PASSPHRASE, makeStation, repoRoot, writeProfile } from './helpers.ts';
+import { PASSPHRASE, makeStation, spawnProvision, writeProfile } from './helpers.ts';
 
 let dir: string;
 let stationDir: string;
 let profilePath: string;
 let fixture: Awaited<ReturnType<typeof startFixture>>;
-const children: ChildProcess[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kl-pipe-crash-'));
@@ -36,60 +33,28 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await fixture?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Line {
-  type: string;
-  slot?: string;
-  to?: string;
-  failure?: { step: string; code: string };
-}
-
-/** Runs `keyline provision` as a child; calls onLine for each JSON line; resolves with its exit. */
-function provision(
-  batch: string,
-  onLine: (l: Line, child: ChildProcess) => void,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: Line[]; stderr: string }> {
-  const args = [
-    join(repoRoot, 'bin/keyline.mjs'),
-    'provision',
-    '--station',
-    stationDir,
-    '--profile',
-    profilePath,
-    '--batch',
-    batch,
-    '--operator',
-    'crash-test',
-    '--json',
-    ...fixture.slots.flatMap((s) => [
-      '--slot',
-      `modem=${s.modemPort},mcu=${s.mcuPort},name=${s.slot}`,
-    ]),
-  ];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, KEYLINE_PASSPHRASE: PASSPHRASE },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const lines: Line[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    let l: Line;
-    try {
-      l = JSON.parse(text) as Line;
-    } catch {
-      return;
-    }
-    lines.push(l);
-    onLine(l, child);
-  });
-  return new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, lines, stderr })),
+/** `keyline provision` over all four slots, as a child process. */
+function provision(batch: string, onLine: Parameters<typeof spawnProvision>[1] = () => {}) {
+  return spawnProvision(
+    [
+      '--station',
+      stationDir,
+      '--profile',
+      profilePath,
+      '--batch',
+      batch,
+      '--operator',
+      'crash-test',
+      ...fixture.slots.flatMap((s) => [
+        '--slot',
+        `modem=${s.modemPort},mcu=${s.mcuPort},name=${s.slot}`,
+      ]),
+    ],
+    onLine,
   );
 }
 

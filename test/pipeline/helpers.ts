@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { createStation } from '../../main/station/index.ts';
 
@@ -32,4 +34,55 @@ export async function writeProfile(
   const path = join(dir, `${name}.json`);
   await writeFile(path, JSON.stringify(p, null, 2));
   return path;
+}
+
+/** One JSON line of `keyline provision --json`, as far as the tests read it. */
+export interface ProvisionLine {
+  type: string;
+  slot?: string;
+  to?: string;
+  failure?: { step: string; code: string; reason: string };
+  crashedDuring?: string;
+}
+
+export interface ProvisionRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  lines: ProvisionLine[];
+  stderr: string;
+}
+
+/**
+ * Runs `keyline provision --json` as a child process (the station as it runs on a line);
+ * `onLine` sees each event and may kill the child.
+ */
+export function spawnProvision(
+  args: string[],
+  onLine: (l: ProvisionLine, child: ChildProcess) => void = () => {},
+): Promise<ProvisionRun> {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin/keyline.mjs'), 'provision', '--json', ...args],
+    { env: { ...process.env, KEYLINE_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const lines: ProvisionLine[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let l: ProvisionLine;
+    try {
+      l = JSON.parse(text) as ProvisionLine;
+    } catch {
+      return;
+    }
+    lines.push(l);
+    onLine(l, child);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, lines, stderr });
+    }),
+  );
 }
