@@ -33,32 +33,37 @@ function senderIsTrusted(event: IpcMainInvokeEvent, ctx: IpcContext): boolean {
   );
 }
 
-/** Registers one validated, sender-checked handler. */
-export function handle<T, R>(
-  channel: RequestChannel,
-  schema: ZodType<T>,
-  fn: (request: T) => Promise<R>,
-  ctx: IpcContext,
-): void {
-  ipcMain.handle(channel, async (event, raw: unknown): Promise<Result<R>> => {
-    if (!senderIsTrusted(event, ctx)) {
-      return failure('forbidden', `${channel}: sender is not the station window`, { channel });
-    }
-    return runValidated(channel, schema, fn, raw, ctx.secrets);
-  });
-}
-
-/** Registers every contract channel; returns a function that removes them all. */
-export function registerHandlers(handlers: Handlers, ctx: IpcContext): () => void {
-  for (const channel of requestChannels) {
-    handle(
-      channel,
-      requestSchemas[channel] as ZodType<unknown>,
-      handlers[channel] as (request: unknown) => Promise<unknown>,
-      ctx,
-    );
+/**
+ * IPC registration bound to one station window: `handle(channel, schema, fn)` registers a
+ * validated, sender-checked handler; `registerHandlers` does it for every contract channel
+ * and returns a function that removes them all.
+ */
+export function ipcFor(ctx: IpcContext) {
+  function handle<T, R>(
+    channel: RequestChannel,
+    schema: ZodType<T>,
+    fn: (request: T) => Promise<R>,
+  ): void {
+    ipcMain.handle(channel, async (event, raw: unknown): Promise<Result<R>> => {
+      if (!senderIsTrusted(event, ctx)) {
+        return failure('forbidden', `${channel}: sender is not the station window`, { channel });
+      }
+      return runValidated(channel, schema, fn, raw, ctx.secrets);
+    });
   }
-  return () => {
-    for (const channel of requestChannels) ipcMain.removeHandler(channel);
-  };
+
+  function registerHandlers(handlers: Handlers): () => void {
+    for (const channel of requestChannels) {
+      handle(
+        channel,
+        requestSchemas[channel] as ZodType<unknown>,
+        handlers[channel] as (request: unknown) => Promise<unknown>,
+      );
+    }
+    return () => {
+      for (const channel of requestChannels) ipcMain.removeHandler(channel);
+    };
+  }
+
+  return { handle, registerHandlers };
 }

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStationApp } from '../app/station-app.ts';
-import { registerHandlers } from './ipc.ts';
+import { ipcFor } from './ipc.ts';
 import { createStationWindow, defaultPaths, hardenSession, rendererFileUrl } from './window.ts';
 
 const paths = defaultPaths(fileURLToPath(new URL('.', import.meta.url)));
@@ -19,11 +19,11 @@ async function start(): Promise<void> {
     stationDir: process.env.KEYLINE_STATION ?? join(homedir(), '.keyline', 'station'),
     log: (line) => console.log(line),
   });
-  registerHandlers(station.handlers, {
+  ipcFor({
     window: () => win,
     trusted: { rendererFileUrl: rendererFileUrl(paths), devUrl: paths.devUrl },
     secrets: station.secrets,
-  });
+  }).registerHandlers(station.handlers);
   station.events.connect((channel, payload) => {
     if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
   });

@@ -137,7 +137,6 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
           data-running={running ? 'true' : 'false'}
         >
           {running ? 'Batch running' : batch?.id ? 'Batch finished' : 'No batch'}
-          {batch?.profile ? ` · ${batch.profile}` : ''}
         </span>
         {!ready && (
           <span className="hint">
@@ -145,6 +144,11 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
           </span>
         )}
         <span className="spacer" />
+        <span className="kpi-strip num" aria-label="Batch totals">
+          <span className="pass-text">{batch?.stats.passed ?? 0} PASS</span>
+          <span className="fail-text">{batch?.stats.failed ?? 0} FAIL</span>
+          <span>{(batch?.stats.boardsPerHour ?? 0).toFixed(0)}/h</span>
+        </span>
         <fieldset className="virtual">
           <legend>Virtual fixture</legend>
           {virt?.running ? (

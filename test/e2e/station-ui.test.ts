@@ -108,7 +108,7 @@ test('virtual fixture: 4 slots, a batch runs to all PASS', async () => {
   assert.equal(await page.getByTestId('pass-rate').innerText(), '100%');
   const imei = await tile(1).locator('dd').first().innerText();
   assert.match(imei, /^\d{15}$/);
-  await page.screenshot({ path: join(shots, 'fixture-pass.png') });
+  await page.screenshot({ path: join(shots, 'fixture-pass.png'), fullPage: true });
 });
 
 test('an injected fault fails its slot with the reason; a re-run with a good board passes', async () => {
@@ -125,7 +125,7 @@ test('an injected fault fails its slot with the reason; a re-run with a good boa
   await page.locator('[data-testid="batch-state"][data-running="false"]').waitFor(long);
   assert.equal(await page.getByTestId('failed-count').innerText(), '1');
   await page.getByTestId('throughput').getByText('modem-write').waitFor();
-  await page.screenshot({ path: join(shots, 'fixture-fail.png') });
+  await page.screenshot({ path: join(shots, 'fixture-fail.png'), fullPage: true });
 
   await page.getByRole('button', { name: 'Re-run slot 2' }).click();
   await waitPhases({ 2: 'pass' });
