@@ -23,6 +23,14 @@ import type {
   StepProgress,
 } from './ports.ts';
 import { SlotStateMachine, totalPercent, type ProvisionStep } from './state-machine.ts';
+import { runDeviceStep, timeoutSignal } from './device-step.ts';
+import {
+  abortRecord,
+  commitRecord,
+  intentRecord,
+  revokeRecord,
+  type RecordContext,
+} from './records.ts';
 
 /** One fixture position: a modem port and an MCU port. */
 export interface SlotConfig {
@@ -193,25 +201,9 @@ class SlotRun {
 
     this.enter('commit');
     const commitIndex = await this.ledgerStep(async () => {
-      const { index } = await this.env.ledger.append({
-        type: 'commit',
-        intentIndex: this.intentIndex!,
-        deviceId: identity.deviceId,
-        hardwareIds: ids,
-        modem: { model: identity.modemModel, firmware: identity.modemFirmware },
-        certificates: {
-          modem: certEntry(issued.modem),
-          mcu: certEntry(issued.mcu),
-        },
-        batch: this.env.batch,
-        slot: this.slot,
-        profile: profile.name,
-        operator: this.env.operator,
-        ...(audit ? { findings: audit.findings } : {}),
-        ...(audit?.modemKeyReadable !== undefined
-          ? { modemKeyReadable: audit.modemKeyReadable }
-          : {}),
-      });
+      const { index } = await this.env.ledger.append(
+        commitRecord(this.recordContext(), this.intentIndex!, identity, issued, audit),
+      );
       return index;
     });
     const intentIndex = this.intentIndex!;
@@ -312,14 +304,7 @@ class SlotRun {
     let revokeIndex: number | undefined;
     if (d.action === 'revoke-then-proceed') {
       for (const old of d.revoke) {
-        const { index } = await ledger.append({
-          type: 'revoke',
-          deviceId: old.deviceId,
-          commitIndex: old.commitIndex,
-          revokeSerialsHex: old.serialsHex,
-          reason: `re-provisioned as ${deviceId} on slot ${this.slot} (batch ${this.env.batch})`,
-          operator: this.env.operator,
-        });
+        const { index } = await ledger.append(revokeRecord(old, deviceId, this.recordContext()));
         revokeIndex = index;
         this.log(
           'warn',
@@ -347,19 +332,9 @@ class SlotRun {
         'defect',
         `issuer derived device ID ${this.plan.deviceId}, pipeline ${deviceId}`,
       );
-    const { index } = await this.env.ledger.append({
-      type: 'intent',
-      deviceId,
-      hardwareIds: ids,
-      batch: this.env.batch,
-      slot: this.slot,
-      profile: profile.name,
-      operator: this.env.operator,
-      certificates: {
-        modem: { serialHex: this.plan.modem.serialHex, tbsSha256Hex: this.plan.modem.tbsSha256Hex },
-        mcu: { serialHex: this.plan.mcu.serialHex, tbsSha256Hex: this.plan.mcu.tbsSha256Hex },
-      },
-    });
+    const { index } = await this.env.ledger.append(
+      intentRecord(this.recordContext(), ids, this.plan),
+    );
     this.intentIndex = index;
     await this.env.journal.record(index, 'intent').catch(() => {});
     this.progress('intent', { fraction: 1, message: `intent #${index} durable` });
@@ -391,11 +366,6 @@ class SlotRun {
   }
 
   /**
-   * Runs a step's work under the slot signal plus the step's own timeout. The race makes
-   * the slot move on even if a driver overlooked the signal; closing the ports afterwards
-   * stops whatever it was still doing.
-   */
-  /**
    * Runs station-side work (ledger appends, issuance) to completion even when the slot is
    * cancelled: racing past a ledger append could leave an intent the run no longer knows
    * about, or write an abort beside a commit. Cancellation is honoured at the next step.
@@ -404,29 +374,22 @@ class SlotRun {
     return work();
   }
 
-  private async step<T>(
+  private step<T>(
     step: ProvisionStep,
     timeoutMs: number,
     work: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const timer = timeoutSignal(
-      timeoutMs,
-      () => new StepRefusedError(step, 'timeout', `${step} took longer than ${timeoutMs} ms`),
-    );
-    const stepSignal = AbortSignal.any([this.slotSignal, timer.signal]);
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(stepSignal.reason);
-      stepSignal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => {});
-    try {
-      if (stepSignal.aborted) throw stepSignal.reason;
-      return await Promise.race([work(stepSignal), aborted]);
-    } finally {
-      timer.clear();
-      if (onAbort) stepSignal.removeEventListener('abort', onAbort);
-    }
+    return runDeviceStep(step, timeoutMs, this.slotSignal, work);
+  }
+
+  /** Where this slot's records come from. */
+  private recordContext(): RecordContext {
+    return {
+      batch: this.env.batch,
+      slot: this.slot,
+      profile: this.env.profile.name,
+      operator: this.env.operator,
+    };
   }
 
   private progress(step: ProvisionStep, p: StepProgress): void {
@@ -472,19 +435,15 @@ class SlotRun {
     this.wipe();
     if (this.intentIndex !== undefined && this.plan) {
       if (this.machine.state !== 'aborting') this.forceTo('aborting');
-      const serials = [this.plan.modem.serialHex, this.plan.mcu.serialHex];
+      const record = abortRecord(
+        this.intentIndex,
+        this.plan,
+        step,
+        `${d.reason}${d.deviceAnswered ? ` (device answered: ${d.deviceAnswered})` : ''}`,
+      );
+      const serials = record.type === 'abort' ? record.revokeSerialsHex : [];
       try {
-        const { index } = await this.env.ledger.append({
-          type: 'abort',
-          intentIndex: this.intentIndex,
-          deviceId: this.plan.deviceId,
-          step,
-          reason: clip(
-            `${d.reason}${d.deviceAnswered ? ` (device answered: ${d.deviceAnswered})` : ''}`,
-            4000,
-          ),
-          revokeSerialsHex: serials,
-        });
+        const { index } = await this.env.ledger.append(record);
         failure.abortIndex = index;
         failure.revokedSerials = serials;
         await this.env.journal.forget(this.intentIndex).catch(() => {});
@@ -523,31 +482,4 @@ class SlotRun {
     this.mcu = undefined;
     await Promise.all(closing);
   }
-}
-
-function certEntry(c: {
-  serialHex: string;
-  certificateDer: Uint8Array;
-  fingerprintSha256Hex: string;
-}) {
-  return {
-    serialHex: c.serialHex,
-    derB64: Buffer.from(c.certificateDer).toString('base64'),
-    sha256Hex: c.fingerprintSha256Hex,
-  };
-}
-
-function clip(s: string, n: number): string {
-  return s.length <= n ? s : s.slice(0, n - 1) + '…';
-}
-
-/** A timeout as an AbortSignal with a typed reason; `clear()` releases the timer early. */
-function timeoutSignal(
-  ms: number,
-  reason: () => Error,
-): { signal: AbortSignal; clear: () => void } {
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(reason()), ms);
-  t.unref();
-  return { signal: ac.signal, clear: () => clearTimeout(t) };
 }
