@@ -40,6 +40,8 @@ export interface FixtureHooks {
 }
 
 const stopTimeoutMs = 60_000;
+/** Minimum spacing of progress-only updates per slot sent to the views. */
+const progressIntervalMs = 100;
 
 export class BatchController {
   private current: BatchState = BatchController.empty();
@@ -47,6 +49,7 @@ export class BatchController {
   private abort: AbortController | null = null;
   private inflight = new Set<Promise<unknown>>();
   private finished = new Map<number, FinishedBoard[]>();
+  private readonly throttle = new Map<number, { last: number; timer: NodeJS.Timeout | null }>();
 
   constructor(
     private readonly source: RunnerSource,
@@ -119,7 +122,36 @@ export class BatchController {
         `slot ${n}: ${ev.type === 'pass' ? 'PASS' : `FAIL at ${ev.failure.step} (${ev.failure.code})`}`,
       );
     }
-    if (updated) this.emit({ kind: 'slot', batchId, slot: updated, stats: this.stats() });
+    if (!updated) return;
+    // Progress can arrive per kilobyte on many slots: send at most one per slot per
+    // interval (the latest wins); every other event goes out at once.
+    if (ev.type === 'progress') this.emitThrottled(batchId, n);
+    else this.emitSlot(batchId, n);
+  }
+
+  private emitSlot(batchId: string, n: number): void {
+    const pending = this.throttle.get(n);
+    if (pending?.timer) clearTimeout(pending.timer);
+    this.throttle.set(n, { last: Date.now(), timer: null });
+    const slot = this.current.slots.find((s) => s.slot === n);
+    if (slot && this.current.id === batchId) {
+      this.emit({ kind: 'slot', batchId, slot, stats: this.stats() });
+    }
+  }
+
+  private emitThrottled(batchId: string, n: number): void {
+    const t = this.throttle.get(n);
+    const wait = t ? t.last + progressIntervalMs - Date.now() : 0;
+    if (wait <= 0) return this.emitSlot(batchId, n);
+    if (t?.timer) return;
+    const timer = setTimeout(() => this.emitSlot(batchId, n), wait);
+    timer.unref();
+    this.throttle.set(n, { last: t?.last ?? 0, timer });
+  }
+
+  private clearThrottle(): void {
+    for (const t of this.throttle.values()) if (t.timer) clearTimeout(t.timer);
+    this.throttle.clear();
   }
 
   private track(p: Promise<unknown>): void {
@@ -162,6 +194,7 @@ export class BatchController {
     this.runner = runner;
     this.abort = new AbortController();
     this.finished = new Map();
+    this.clearThrottle();
     this.current = {
       id,
       steps: [...PROVISION_STEPS],
@@ -229,6 +262,7 @@ export class BatchController {
       }),
     ]);
     clearTimeout(timer);
+    this.clearThrottle();
     this.current = {
       ...this.current,
       slots: this.current.slots.map((s) =>

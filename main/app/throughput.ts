@@ -12,6 +12,19 @@ export interface FinishedBoard {
   step: string | null;
 }
 
+/** Enough points for a small chart; a long batch would otherwise grow every event. */
+export const maxTimelinePoints = 240;
+
+/** Keeps at most `max` points, evenly spaced, always including the last. */
+function downsample<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const step = points.length / max;
+  const out: T[] = [];
+  for (let i = 0; i < max - 1; i++) out.push(points[Math.floor(i * step)]);
+  out.push(points[points.length - 1]);
+  return out;
+}
+
 export function computeThroughput(
   startedAt: number | null,
   finished: readonly FinishedBoard[],
@@ -35,9 +48,9 @@ export function computeThroughput(
   return {
     passed,
     failed,
+    timeline: downsample(timeline, maxTimelinePoints),
     boardsPerHour: sorted.length === 0 || elapsedH === 0 ? 0 : sorted.length / elapsedH,
     passRate: sorted.length === 0 ? null : passed / sorted.length,
     failuresByStep,
-    timeline,
   };
 }

@@ -100,6 +100,12 @@ test('virtual fixture: 4 slots, a batch runs to all PASS', async () => {
   // The slot table lists the simulated ports, assigned one slot each.
   const modem1 = await page.getByLabel('Modem port for slot 1').inputValue();
   assert.match(modem1, /keyline-virtual-fixture-/);
+  // Port discovery lists the simulated PTYs; the assignment is saved as a named layout.
+  await page.getByRole('button', { name: 'Refresh ports' }).click();
+  await page.getByText(/^(8|9|\d\d+) ports found$/).waitFor();
+  await page.getByLabel('Layout name').fill('virtual-4');
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByRole('button', { name: 'Load virtual-4' }).waitFor();
   await page.getByRole('button', { name: 'Start batch' }).click();
   await page.locator('[data-testid="batch-state"][data-running="true"]').waitFor(long);
   await waitPhases({ 1: 'pass', 2: 'pass', 3: 'pass', 4: 'pass' });

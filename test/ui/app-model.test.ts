@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listLayouts, loadLayout, saveLayout } from '../../main/app/layouts.ts';
 import { applySlotEvent, queuedSlot } from '../../main/app/slot-model.ts';
-import { computeThroughput } from '../../main/app/throughput.ts';
+import { computeThroughput, maxTimelinePoints } from '../../main/app/throughput.ts';
 import type { SlotEvent } from '../../main/pipeline/events.ts';
 
 let dir: string;
@@ -98,6 +98,15 @@ test('throughput: boards per hour, pass rate, failures by step, cumulative timel
       [120, 2, 2],
     ],
   );
+  const many = Array.from({ length: 5000 }, (_, i) => ({
+    finishedAt: t0 + i * 1000,
+    passed: i % 10 !== 0,
+    step: i % 10 === 0 ? 'identify' : null,
+  }));
+  const big = computeThroughput(t0, many, t0 + 5_000_000);
+  assert.equal(big.timeline.length, maxTimelinePoints);
+  assert.deepEqual(big.timeline.at(-1), { t: 4999, passed: 4500, failed: 500 });
+  assert.equal(big.failuresByStep.identify, 500);
   const empty = computeThroughput(null, [], t0);
   assert.equal(empty.passRate, null);
   assert.equal(empty.boardsPerHour, 0);
