@@ -27,6 +27,17 @@ test('npm run build produces main, a self-contained CJS preload and a CSP-clean 
   assert.match(mainJs, /sandbox: true/);
   assert.match(mainJs, /contextIsolation: true/);
   assert.match(mainJs, /nodeIntegration: false/);
+  // The hardening is in the shipped bundle, not only in the sources.
+  for (const needle of [
+    'setPermissionRequestHandler',
+    'setWindowOpenHandler',
+    'will-navigate',
+    'onHeadersReceived',
+    'Content-Security-Policy',
+    'webSecurity: true',
+  ]) {
+    assert.ok(mainJs.includes(needle), `main bundle lacks ${needle}`);
+  }
 
   const preloadFiles = readdirSync(join(out, 'preload'));
   assert.deepEqual(preloadFiles, ['index.cjs'], 'the preload must be exactly one file');
@@ -42,7 +53,12 @@ test('npm run build produces main, a self-contained CJS preload and a CSP-clean 
   assert.doesNotMatch(preload, /\bzod\b/, 'the preload must not bundle zod (channel names only)');
 
   const html = readFileSync(join(out, 'renderer', 'index.html'), 'utf8');
-  assert.match(html, /http-equiv="Content-Security-Policy"/);
+  const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
+  assert.ok(csp, 'renderer/index.html carries a CSP meta tag');
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.match(csp, /connect-src 'self' ws:\/\/127\.0\.0\.1:\*/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*\.|https?:/);
   const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.ok(scripts.length > 0);
   for (const [, attrs, body] of scripts) {
