@@ -162,7 +162,7 @@ function mcuFault(
           throw new FaultSpecError(token, 'stall=<n> already names the nth command; drop #n');
         return { kind, occurrence: positiveInt(token, 'command number', v) };
       }
-      return { kind, step: step(token, v), occurrence: occurrence ?? 1 };
+      return { kind, step: step(token, v), ...occ };
     }
     case 'slow-erase': {
       const v = need(token, kind, arg);

@@ -36,16 +36,21 @@ export const BOOTLOADER_STEPS: readonly BootloaderStep[] = [
   'readout-unprotect',
 ];
 
+/**
+ * `occurrence` is 1-based and counts the matching events; omitted means every one (as for
+ * the modem's faults).
+ */
 export type BootloaderFault =
   /** NACK the `block`th Write Memory data block (1-based); `always`: that one and every later one. */
   | { kind: 'nack-write'; block: number; always?: boolean }
   /** Replace the final ACK of the `occurrence`th `step` with a one-bit-flipped byte; the step still takes effect. */
   | { kind: 'corrupt-ack'; step: BootloaderStep; occurrence?: number }
   /**
-   * Send nothing at all for one command: the `occurrence`th command of kind `step`, or the
-   * `occurrence`th command of any kind when `step` is omitted. The command bytes are swallowed.
+   * Send nothing at all for a command: the `occurrence`th command of kind `step`, or the
+   * `occurrence`th command of any kind when `step` is omitted (neither: a dead chip). The
+   * command bytes are swallowed; the bootloader then waits for the next command.
    */
-  | { kind: 'stall'; step?: BootloaderStep; occurrence: number }
+  | { kind: 'stall'; step?: BootloaderStep; occurrence?: number }
   /** Multiply every erase time (page, sector, mass) by `factor`. */
   | { kind: 'slow-erase'; factor: number }
   /** Flip one bit of byte `offset` in the data of the `occurrence`th Read Memory. */
@@ -63,6 +68,10 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function matches(occurrence: number | undefined, count: number): boolean {
+  return occurrence === undefined || occurrence === count;
 }
 
 /** What the fault book decided for one Read Memory answer. */
@@ -97,7 +106,8 @@ export class BootloaderFaultBook {
     this.stepCount.set(step, k);
     for (const f of this.faults) {
       if (f.kind !== 'stall') continue;
-      if (f.step === undefined ? n === f.occurrence : f.step === step && k === f.occurrence) {
+      const count = f.step === undefined ? n : k;
+      if ((f.step === undefined || f.step === step) && matches(f.occurrence, count)) {
         this.fired.push(`stall ${step} (command ${n})`);
         return true;
       }
@@ -110,7 +120,7 @@ export class BootloaderFaultBook {
     const k = (this.ackCount.get(step) ?? 0) + 1;
     this.ackCount.set(step, k);
     for (const f of this.faults) {
-      if (f.kind === 'corrupt-ack' && f.step === step && (f.occurrence ?? 1) === k) {
+      if (f.kind === 'corrupt-ack' && f.step === step && matches(f.occurrence, k)) {
         const bad = ack ^ (1 << Math.floor(this.random() * 8));
         this.fired.push(`corrupt-ack ${step} #${k} -> 0x${bad.toString(16)}`);
         return bad;
@@ -136,11 +146,11 @@ export class BootloaderFaultBook {
     const n = ++this.reads;
     const t: ReadTamper = {};
     for (const f of this.faults) {
-      if (f.kind === 'corrupt-read' && (f.occurrence ?? 1) === n && f.offset < length) {
+      if (f.kind === 'corrupt-read' && matches(f.occurrence, n) && f.offset < length) {
         t.corruptOffset = f.offset;
         t.corruptMask = 1 << Math.floor(this.random() * 8);
         this.fired.push(`corrupt-read #${n} offset ${f.offset}`);
-      } else if (f.kind === 'drop-read' && (f.occurrence ?? 1) === n && f.offset < length) {
+      } else if (f.kind === 'drop-read' && matches(f.occurrence, n) && f.offset < length) {
         t.dropOffset = f.offset;
         this.fired.push(`drop-read #${n} offset ${f.offset}`);
       }

@@ -109,21 +109,30 @@ export async function startRig(
   opts: Partial<BootloaderSimOptions> & Pick<BootloaderSimOptions, 'family' | 'uid'>,
 ): Promise<Rig> {
   const pair = await createPtyPair(dir, name);
-  const sim = await BootloaderSimulator.start({
-    devicePath: pair.device,
-    baud: 115200,
-    stateFile: `${dir}/${name}.bin`,
-    latencyScale: 0,
-    ...opts,
-  });
-  const line = await SerialTransport.open({ path: pair.host, baudRate: 115200, parity: 'none' });
+  let sim: BootloaderSimulator | undefined;
+  let line: SerialTransport;
+  try {
+    sim = await BootloaderSimulator.start({
+      devicePath: pair.device,
+      baud: 115200,
+      stateFile: `${dir}/${name}.bin`,
+      latencyScale: 0,
+      ...opts,
+    });
+    line = await SerialTransport.open({ path: pair.host, baudRate: 115200, parity: 'none' });
+  } catch (e) {
+    await sim?.stop();
+    await pair.close();
+    throw e;
+  }
+  const started = sim;
   return {
     pair,
-    sim,
+    sim: started,
     host: new BootHost(line),
     async close() {
       await line.close();
-      await sim.stop();
+      await started.stop();
       await pair.close();
     },
   };
