@@ -19,6 +19,8 @@ export interface StepProgress {
 }
 
 export interface ModemIdentityFacts {
+  /** Driver family chosen from ATI: 'lte' (UFS), 'lpwa' (UFS) or '2g' (NVRAM). */
+  family: string;
   model: string;
   firmware: string;
   imei: string;

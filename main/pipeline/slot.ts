@@ -259,6 +259,13 @@ class SlotRun {
     this.modem = modem.value;
     this.mcu = mcu.value;
     const m = this.modem.identity;
+    if (profile.modem.family && m.family !== profile.modem.family)
+      throw new StepRefusedError(
+        'identify',
+        'wrong-model',
+        `modem ${m.model} is of the ${m.family} family, profile ${profile.name} expects ${profile.modem.family}`,
+        m.model,
+      );
     const expected = profile.modem.expectedModels;
     if (expected && expected.length > 0 && !expected.includes(m.model))
       throw new StepRefusedError(

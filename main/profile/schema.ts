@@ -49,6 +49,8 @@ const modemSection = z
   .object({
     baudRate: baudRate.default(115200),
     parity: parity.default('none'),
+    /** Module family the line expects (LTE Standard, LPWA or 2G); absent = any. */
+    family: z.enum(['lte', 'lpwa', '2g']).optional(),
     /** Models accepted on this line (from ATI); empty or absent = any supported model. */
     expectedModels: z.array(z.string().min(1)).optional(),
     tlsContext: z.number().int().min(0).max(5).default(1),

@@ -18,12 +18,12 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kl-pipe-paths-'));
   station = await unlockStation(await makeStation(dir), PASSPHRASE);
   fixture = await startFixture({
-    slots: 4,
+    slots: 5,
     dir: join(dir, 'fixture'),
     seed: 41,
     latencyScale: 0.2,
-    modemModel: 'EC25',
-    mcuFamily: (slot) => (slot === 4 ? 'L4' : 'F4'),
+    modemModel: (slot) => (slot === 4 ? 'M66' : 'EC25'),
+    mcuFamily: (slot) => (slot === 5 ? 'L4' : 'F4'),
   });
 });
 
@@ -66,7 +66,7 @@ test('an MCU of another family than the profile names is refused at identify', a
   const profile = await writeProfile(dir, 'plain');
   const line = await openProvisioningLine({ station, profile, batch: 'family' });
   try {
-    const r = await line.runner.run([slotCfg(4)], AbortSignal.timeout(60_000));
+    const r = await line.runner.run([slotCfg(5)], AbortSignal.timeout(60_000));
     assert.equal(r.failed[0]?.step, 'identify');
     assert.equal(r.failed[0].code, 'wrong-mcu');
     assert.match(r.failed[0].reason, /MCU is STM32L4, profile .* expects STM32F4/);
@@ -115,4 +115,30 @@ test('cancelling a batch mid-write aborts each slot cleanly and revokes its seri
   } finally {
     await again.close();
   }
+});
+
+test('a 2G module (M66): credentials go to NVRAM secure storage; a profile for LTE refuses it', async () => {
+  const lteOnly = await writeProfile(dir, 'lte-only', (p) => {
+    p.modem.family = 'lte';
+  });
+  const refused = await openProvisioningLine({ station, profile: lteOnly, batch: 'lte-only' });
+  try {
+    const r = await refused.runner.run([slotCfg(4)], AbortSignal.timeout(60_000));
+    assert.equal(r.failed[0]?.code, 'wrong-model');
+    assert.match(r.failed[0].reason, /M66 is of the 2g family, .* expects lte/);
+  } finally {
+    await refused.close();
+  }
+  const profile = await writeProfile(dir, 'any-modem');
+  const line = await openProvisioningLine({ station, profile, batch: 'm66' });
+  try {
+    const r = await line.runner.run([slotCfg(4)], AbortSignal.timeout(90_000));
+    assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
+    assert.equal(r.passed[0].identity.modemModel, 'M66');
+  } finally {
+    await line.close();
+  }
+  const nvram = fixture.slots[3].modem.files('NVRAM');
+  assert.equal(nvram.size, 3, [...nvram.keys()].join(', '));
+  assert.equal(fixture.slots[3].modem.files('UFS').size, 0);
 });

@@ -30,6 +30,7 @@ export async function openModem(
     : undefined;
   return {
     identity: {
+      family: m.identity.family,
       model: m.identity.model,
       firmware: m.identity.firmware,
       imei: m.identity.imei,
