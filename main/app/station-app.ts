@@ -46,14 +46,22 @@ export function createStationApp(opts: StationAppOptions): StationApp {
   const fixture = new VirtualFixture(log, opts.virtualFixture, (info) =>
     events.emit('fixture:changed', info),
   );
-  const batch = new BatchController(session, fixture, (ev) => events.emit('batch:event', ev), log);
-  const ledger = new LedgerBrowser(session, (p) => events.emit('ledger:export-progress', p));
-
   const stationChanged = async () => {
     const s = await session.status();
     events.emit('station:changed', s);
     return s;
   };
+  const batch = new BatchController(
+    session,
+    fixture,
+    (ev) => {
+      events.emit('batch:event', ev);
+      // A finished batch changed the ledger's size: refresh the station header.
+      if (ev.kind === 'batch' && !ev.state.running) void stationChanged().catch(() => undefined);
+    },
+    log,
+  );
+  const ledger = new LedgerBrowser(session, (p) => events.emit('ledger:export-progress', p));
   const requireDir = () => {
     const dir = session.dir;
     if (!dir) throw new StationAppError('station-missing', 'choose a station directory first');
