@@ -179,6 +179,26 @@ export function csvRow(index: number, r: LedgerRecord): string {
         reason: r.reason,
       });
       break;
+    case 'batch-start':
+      Object.assign(row, {
+        batch: r.batch,
+        profile: r.profile,
+        operator: r.operator,
+        reason:
+          `caps: ${r.caps.perBatch} per batch, ${r.caps.perHour} per hour` +
+          (r.caps.perWorkOrder !== undefined
+            ? `, ${r.caps.perWorkOrder} per work order ${r.workOrder ?? ''}`
+            : ''),
+      });
+      break;
+    case 'cap':
+      Object.assign(row, {
+        batch: r.batch ?? (r.scope === 'batch' ? r.target : undefined),
+        slot: r.slot,
+        operator: r.operator,
+        reason: `${r.action} ${r.scope} cap ${r.target}: limit ${r.limit}; ${r.reason}`,
+      });
+      break;
   }
   return CSV_COLUMNS.map((c) => csvField(row[c])).join(',') + '\n';
 }

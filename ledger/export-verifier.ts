@@ -121,6 +121,8 @@ export class ExportVerifier {
     commit: 0,
     abort: 0,
     revoke: 0,
+    'batch-start': 0,
+    cap: 0,
   };
   private chain: Uint8Array[] | undefined;
   private lastStationKeyB64: string | undefined;

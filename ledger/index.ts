@@ -7,3 +7,4 @@ export * from './records.ts';
 export * from './checkpoint.ts';
 export * from './keys.ts';
 export * from './state.ts';
+export * from './caps.ts';

@@ -101,6 +101,53 @@ const revokeRecord = z.strictObject({
   operator: text,
 });
 
+const capLimit = z.number().int().min(1).max(100_000_000);
+
+/** Issuance caps in force for a batch, as recorded when it started. */
+const issuanceCaps = z.strictObject({
+  perBatch: capLimit,
+  perHour: capLimit,
+  perWorkOrder: capLimit.optional(),
+});
+
+/**
+ * A batch starts: the caps in force for it, followed by a signed checkpoint. Later runs of
+ * the same batch use these caps, not the (editable) profile.
+ */
+const batchStartRecord = z.strictObject({
+  ...base,
+  type: z.literal('batch-start'),
+  batch: text,
+  workOrder: text.optional(),
+  profile: text,
+  operator: text,
+  caps: issuanceCaps,
+});
+
+/**
+ * An issuance cap event: an operator raising a cap (after re-entering the PIN or
+ * passphrase), or the station refusing an issuance because a cap was reached.
+ * `target` is the batch, the work order, or the station ID for the hourly cap.
+ */
+const capRecord = z.strictObject({
+  ...base,
+  type: z.literal('cap'),
+  action: z.enum(['raise', 'refuse']),
+  scope: z.enum(['batch', 'hour', 'work-order']),
+  target: text,
+  /** The new limit (raise) or the limit that was reached (refuse). */
+  limit: capLimit,
+  /** Raise: the limit before. */
+  previousLimit: capLimit.optional(),
+  /** Refuse: issuances already counted against the cap. */
+  count: index.optional(),
+  /** Refuse: the batch and slot that were refused. */
+  batch: text.optional(),
+  slot: text.optional(),
+  operator: text,
+  reason: z.string().max(4096),
+});
+
 export const ledgerRecordSchema = z.discriminatedUnion('type', [
   stationRecord,
   caRecord,
@@ -108,6 +155,8 @@ export const ledgerRecordSchema = z.discriminatedUnion('type', [
   commitRecord,
   abortRecord,
   revokeRecord,
+  batchStartRecord,
+  capRecord,
 ]);
 
 export type LedgerRecord = z.infer<typeof ledgerRecordSchema>;
@@ -119,12 +168,15 @@ export type CommitRecord = z.infer<typeof commitRecord>;
 export type AbortRecord = z.infer<typeof abortRecord>;
 export type RevokeRecord = z.infer<typeof revokeRecord>;
 export type Finding = z.infer<typeof finding>;
+export type BatchStartRecord = z.infer<typeof batchStartRecord>;
+export type CapRecord = z.infer<typeof capRecord>;
+export type RecordedCaps = z.infer<typeof issuanceCaps>;
 
 /**
- * Record types named now and defined by a later format revision (issuance caps kept in
- * signed records). A v1 decoder refuses them rather than guess their meaning.
+ * Record types named but not defined yet; a decoder refuses them rather than guess their
+ * meaning. (`batch-start` and `cap`, once reserved here, are now defined above.)
  */
-export const RESERVED_RECORD_TYPES = ['batch-start', 'cap'] as const;
+export const RESERVED_RECORD_TYPES: readonly string[] = [];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** What callers pass to `append`: the version is filled in, the time defaults to now. */
@@ -142,7 +194,7 @@ function describeIssues(e: z.ZodError): string {
 /** Validates a record value against the v1 schema. */
 export function parseRecord(value: unknown): LedgerRecord {
   const type = (value as { type?: unknown } | null)?.type;
-  if (typeof type === 'string' && (RESERVED_RECORD_TYPES as readonly string[]).includes(type))
+  if (typeof type === 'string' && RESERVED_RECORD_TYPES.includes(type))
     throw new RecordFormatError(`record type "${type}" is reserved and not defined in format v1`);
   const r = ledgerRecordSchema.safeParse(value);
   if (!r.success) throw new RecordFormatError(describeIssues(r.error));

@@ -1,4 +1,5 @@
 import type { HardwareIds } from '../certs/hardware-ids.ts';
+import { LedgerCaps } from './caps.ts';
 import type { CaRecord, LedgerRecord, StationRecord } from './records.ts';
 
 /** Where one provisioning attempt (an intent and what closed it) stands. */
@@ -69,6 +70,8 @@ export class LedgerState {
   ca: CaRecord | undefined;
   /** Serials put on the revocation list by abort and revoke records. */
   readonly revokedSerials = new Map<string, RevokedSerial>();
+  /** Issuance caps as recorded by batch-start and cap records. */
+  readonly caps = new LedgerCaps();
   size: number;
   /** Index of the first record applied; references to earlier records are taken on trust. */
   readonly firstIndex: number;
@@ -124,6 +127,12 @@ export class LedgerState {
         if (a.status === 'revoked') fail(`commit ${record.commitIndex} is already revoked`);
         if (a.deviceId !== record.deviceId)
           fail(`device ${record.deviceId} does not match commit ${record.commitIndex}`);
+        return;
+      }
+      case 'cap': {
+        if (record.action !== 'raise' || record.scope !== 'batch') return;
+        if (this.firstIndex === 0 && !this.caps.batch(record.target))
+          fail(`batch ${record.target} has not started; there is no cap to raise`);
         return;
       }
       default:
@@ -185,6 +194,10 @@ export class LedgerState {
         }
         break;
       }
+      case 'batch-start':
+      case 'cap':
+        this.caps.apply(record, index);
+        break;
       case 'revoke': {
         for (const serialHex of record.revokeSerialsHex)
           this.revokedSerials.set(serialHex, {

@@ -13,6 +13,7 @@ import { MerkleTree } from '../../ledger/merkle.ts';
 import { buildRecord, decodeRecord } from '../../ledger/records.ts';
 import type { LedgerRecord, NewLedgerRecord } from '../../ledger/records.ts';
 import { LedgerState } from '../../ledger/state.ts';
+import type { LedgerCaps } from '../../ledger/caps.ts';
 import type { DeviceAttempt, HardwareIdMatch, RevokedSerial } from '../../ledger/state.ts';
 import type { HardwareIds } from '../../certs/hardware-ids.ts';
 import { FRAME_OVERHEAD, encodeFrame, scanFramedFile } from './framed-file.ts';
@@ -398,6 +399,11 @@ export class LedgerWriter {
 
   findByBatch(batch: string): DeviceAttempt[] {
     return this.state.findByBatch(batch);
+  }
+
+  /** Issuance caps as the ledger records them (batch-start and cap records). */
+  get caps(): LedgerCaps {
+    return this.state.caps;
   }
 
   /** Intents with no commit or abort yet: crash recovery closes these. */
