@@ -37,8 +37,9 @@ export const BOOTLOADER_STEPS: readonly BootloaderStep[] = [
 ];
 
 /**
- * `occurrence` is 1-based and counts the matching events; omitted means every one (as for
- * the modem's faults).
+ * `occurrence` is 1-based and counts the matching events; omitted means the first one
+ * (unlike the modem's faults, where omitted means every one: a bootloader step that
+ * always failed would only test that a driver gives up, which `nack-write=N+` covers).
  */
 export type BootloaderFault =
   /** NACK the `block`th Write Memory data block (1-based); `always`: that one and every later one. */
@@ -47,7 +48,7 @@ export type BootloaderFault =
   | { kind: 'corrupt-ack'; step: BootloaderStep; occurrence?: number }
   /**
    * Send nothing at all for a command: the `occurrence`th command of kind `step`, or the
-   * `occurrence`th command of any kind when `step` is omitted (neither: a dead chip). The
+   * `occurrence`th command of any kind when `step` is omitted. The
    * command bytes are swallowed; the bootloader then waits for the next command.
    */
   | { kind: 'stall'; step?: BootloaderStep; occurrence?: number }
@@ -71,7 +72,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 function matches(occurrence: number | undefined, count: number): boolean {
-  return occurrence === undefined || occurrence === count;
+  return (occurrence ?? 1) === count;
 }
 
 /** What the fault book decided for one Read Memory answer. */
