@@ -88,6 +88,7 @@ class SlotRun {
   private blob: Uint8Array | undefined;
   private intentIndex: number | undefined;
   private claimed = false;
+  private journalChain: Promise<void> = Promise.resolve();
   /** Device opens still in flight (identify), awaited before the ports are closed. */
   private opening: Promise<unknown> | undefined;
 
@@ -104,9 +105,7 @@ class SlotRun {
     this.machine = new SlotStateMachine(config.slot, (from, to) => {
       this.env.emit({ type: 'state', slot: config.slot, from, to, elapsedMs: this.elapsed() });
       if (this.intentIndex !== undefined && to !== 'passed' && to !== 'failed')
-        void this.env.journal
-          .record(this.intentIndex, to === 'aborting' ? (this.machine.step ?? to) : to)
-          .catch(() => {});
+        this.journalStep(this.intentIndex, to === 'aborting' ? (this.machine.step ?? to) : to);
     });
   }
 
@@ -208,7 +207,7 @@ class SlotRun {
     });
     const intentIndex = this.intentIndex!;
     this.intentIndex = undefined; // committed: nothing left to abort
-    await this.env.journal.forget(intentIndex).catch(() => {});
+    await this.journalForget(intentIndex);
 
     this.enter('zeroize');
     this.wipe();
@@ -343,7 +342,7 @@ class SlotRun {
       intentRecord(this.recordContext(), ids, this.plan),
     );
     this.intentIndex = index;
-    await this.env.journal.record(index, 'intent').catch(() => {});
+    this.journalStep(index, 'intent');
     this.progress('intent', { fraction: 1, message: `intent #${index} durable` });
   }
 
@@ -387,6 +386,23 @@ class SlotRun {
     work: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     return runDeviceStep(step, timeoutMs, this.slotSignal, work);
+  }
+
+  /**
+   * Journal writes are informational and never block a step, but they are kept in order
+   * (a later step must not be overwritten by an earlier one, nor a forget undone).
+   */
+  private journalStep(intentIndex: number, step: string): void {
+    this.journalChain = this.journalChain
+      .then(() => this.env.journal.record(intentIndex, step))
+      .catch(() => {});
+  }
+
+  private async journalForget(intentIndex: number): Promise<void> {
+    this.journalChain = this.journalChain
+      .then(() => this.env.journal.forget(intentIndex))
+      .catch(() => {});
+    await this.journalChain;
   }
 
   /** Where this slot's records come from. */
@@ -453,7 +469,7 @@ class SlotRun {
         const { index } = await this.env.ledger.append(record);
         failure.abortIndex = index;
         failure.revokedSerials = serials;
-        await this.env.journal.forget(this.intentIndex).catch(() => {});
+        await this.journalForget(this.intentIndex);
       } catch (e) {
         // The intent stays open; the next start closes it as a crash. Say so.
         failure.reason += `; abort record could not be written (${describeFailure(e).reason}), the intent stays open until the next start`;
