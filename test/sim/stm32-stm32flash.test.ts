@@ -78,5 +78,32 @@ for (const c of cases) {
       assert.equal(s.nacks, 1);
       assert.ok(log.includes('NACK: bad command pair 7f 7f'), log.join('\n'));
     });
+
+    if (c.family === 'F4') {
+      it('sets and clears read-out protection (-j, -k), write-unprotects (-u), resets (-R), runs (-g)', async () => {
+        const flash = 0x08004000;
+        assert.notDeepEqual([...sim.readFlash(flash, 4)], [0xff, 0xff, 0xff, 0xff]);
+        await stm32flash(['-j', pair.host]);
+        assert.equal(sim.rdpLevel, 1);
+        // Protected: a read is refused, stm32flash fails.
+        await assert.rejects(
+          stm32flash(['-r', join(dir, 'x.bin'), '-S', '0x08004000:16', pair.host]),
+        );
+        await stm32flash(['-k', pair.host]);
+        assert.equal(sim.rdpLevel, 0);
+        assert.ok(
+          sim.readFlash(flash, 4096).every((b) => b === 0xff),
+          'unprotect mass-erased',
+        );
+        await stm32flash(['-u', pair.host]);
+        assert.deepEqual(sim.writeProtectedSectors, []);
+        // -R uploads a reset stub to SRAM and jumps to it: the chip comes back in the bootloader.
+        await stm32flash(['-R', pair.host]);
+        assert.equal(sim.mode, 'awaiting-sync');
+        await stm32flash(['-g', '0x08000000', pair.host]);
+        assert.equal(sim.mode, 'application');
+        assert.ok(log.some((l) => /^GO 2000/.test(l)) && log.includes('GO 08000000 (flash)'));
+      });
+    }
   });
 }
