@@ -249,7 +249,7 @@ export class ExportVerifier {
         'leaf hashes do not produce the signed root hash',
       );
     if (m.firstIndex > 0) this.chain = this.caChainDer;
-    this.state = new LedgerState(m.firstIndex);
+    this.state = new LedgerState(m.firstIndex, { indexes: false });
     this.expectPrefix = opts.expectPrefix;
     if (this.expectPrefix && this.expectPrefix.treeSize === m.firstIndex) this.checkPrefix();
     this.csv.update(csvHeader());

@@ -76,13 +76,18 @@ export class LedgerState {
   /** Index of the first record applied; references to earlier records are taken on trust. */
   readonly firstIndex: number;
 
+  /** Whether the query indexes (hardware ID, device ID, batch) are kept. */
+  private readonly indexed: boolean;
+
   /**
    * `firstIndex` > 0 replays only the tail of a ledger (an incremental export): commits,
    * aborts and revokes that point before it cannot be cross-checked and are accepted.
+   * `indexes: false` skips the query indexes (a verifier needs only the checks).
    */
-  constructor(firstIndex = 0) {
+  constructor(firstIndex = 0, opts: { indexes?: boolean } = {}) {
     this.firstIndex = firstIndex;
     this.size = firstIndex;
+    this.indexed = opts.indexes ?? true;
   }
 
   /** Throws LedgerConsistencyError if `record` cannot be the next record. */
@@ -165,10 +170,12 @@ export class LedgerState {
         };
         this.attempts.set(index, a);
         this.open.add(index);
-        push(this.byDevice, record.deviceId, index);
-        push(this.byBatch, record.batch, index);
-        for (const f of ['imei', 'iccid', 'mcuUid'] as const)
-          this.byHardware[f].set(record.hardwareIds[f], index);
+        if (this.indexed) {
+          push(this.byDevice, record.deviceId, index);
+          push(this.byBatch, record.batch, index);
+          for (const f of ['imei', 'iccid', 'mcuUid'] as const)
+            this.byHardware[f].set(record.hardwareIds[f], index);
+        }
         break;
       }
       case 'commit':

@@ -74,7 +74,8 @@ export function readExport(dir: string, opts: ReadExportOptions = {}): VerifiedE
       end += n;
       for (let nl = buf.indexOf(0x0a, start); nl >= 0 && nl < end; nl = buf.indexOf(0x0a, start)) {
         const index = verifier.nextIndex;
-        const record = verifier.addRecord(new Uint8Array(buf.subarray(start, nl)));
+        // No copy: addRecord is synchronous and keeps nothing of the bytes.
+        const record = verifier.addRecord(buf.subarray(start, nl));
         opts.onRecord?.(index, record);
         start = nl + 1;
       }
