@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { normalizeIccid, normalizeImei, normalizeMcuUid } from '../../certs/hardware-ids.ts';
 import { SerialTransport } from '../../main/transport/serial-transport.ts';
+import { TransportClosedError } from '../../main/transport/transport.ts';
 import { startFixture, type Fixture } from '../../sim/index.ts';
 import { ACK, BootHost, T } from './stm32-host.ts';
 
@@ -160,6 +161,34 @@ describe('virtual fixture', () => {
     }
     await assert.rejects(startFixture({ slots: 1, faults: '1:mcu.bogus=1' }), /bogus/);
     assert.deepEqual(socatChildren(), [], 'a refused spec starts nothing');
+  });
+
+  it("wires the modem unplug fault to the slot's PTY: the station sees its port close", async () => {
+    const fx = await startFixture({ slots: 2, latencyScale: 0, faults: '2:modem.unplug=AT+GSN' });
+    try {
+      const s = fx.slot(2);
+      const line = await SerialTransport.open({
+        path: s.modemPort,
+        baudRate: 115200,
+        parity: 'none',
+      });
+      try {
+        await line.write(new TextEncoder().encode('AT+GSN\r'));
+        await assert.rejects(
+          (async () => {
+            for (;;) await line.read(256, T);
+          })(),
+          TransportClosedError,
+        );
+      } finally {
+        await line.close();
+      }
+      assert.equal(existsSync(s.modemPort), false, 'the unplugged line is gone');
+      assert.ok(existsSync(s.mcuPort), 'the MCU line of that slot stays');
+      assert.match(await modemAnswer(fx.slot(1).modemPort, 'AT+GSN'), /OK/);
+    } finally {
+      await fx.stop();
+    }
   });
 
   it('starting and stopping 32 slots leaves no socat process and no PTY link', async () => {
