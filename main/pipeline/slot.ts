@@ -209,7 +209,8 @@ class SlotRun {
     this.intentIndex = undefined; // committed: nothing left to abort
     await this.journalForget(intentIndex);
 
-    this.enter('zeroize');
+    // Committed: a cancel arriving now must not turn a provisioned board into a failure.
+    this.enter('zeroize', { evenIfCancelled: true });
     this.wipe();
     this.progress('zeroize', {
       fraction: 1,
@@ -357,8 +358,8 @@ class SlotRun {
   }
 
   /** Moves the machine into a work step and reports 0 % of it. */
-  private enter(step: ProvisionStep): void {
-    this.throwIfAborted();
+  private enter(step: ProvisionStep, opts: { evenIfCancelled?: boolean } = {}): void {
+    if (!opts.evenIfCancelled) this.throwIfAborted();
     this.machine.to(step);
     this.env.emit({
       type: 'progress',
@@ -485,8 +486,8 @@ class SlotRun {
     try {
       this.machine.to(state);
     } catch {
-      // e.g. intent → aborting is not in the table when the intent append itself threw
-      // after being durable; the failure is still reported with its step.
+      // Not reachable through the steps above (every failing state has a way to
+      // `aborting` or `failed`); if it were, the failure is still reported with its step.
     }
   }
 

@@ -142,3 +142,26 @@ test('a 2G module (M66): credentials go to NVRAM secure storage; a profile for L
   assert.equal(nvram.size, 3, [...nvram.keys()].join(', '));
   assert.equal(fixture.slots[3].modem.files('UFS').size, 0);
 });
+
+test('a cancel that arrives once the commit is written leaves the board passed', async () => {
+  const profile = await writeProfile(dir, 'late-cancel');
+  const ac = new AbortController();
+  const line = await openProvisioningLine({
+    station,
+    profile,
+    batch: 'late-cancel',
+    reprovision: true,
+    onEvent: (e) => {
+      if (e.type === 'state' && e.to === 'commit') ac.abort(new Error('stop pressed late'));
+    },
+  });
+  try {
+    const r = await line.runner.run([slotCfg(2)], ac.signal);
+    assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
+    const commit = line.ledger.record(r.passed[0].commitIndex);
+    assert.equal(commit.type, 'commit');
+    assert.deepEqual(line.ledger.openIntents(), []);
+  } finally {
+    await line.close();
+  }
+});
