@@ -198,15 +198,14 @@ export class ModemSimulator {
       },
       log: this.log,
     });
-    const signal = this.abort.signal;
-    this.running = session.run(signal).catch(async (e: unknown) => {
-      if (signal.aborted) return;
-      if (e instanceof UnplugRequested) {
-        await this.unplug(e.command);
-        return;
-      }
+    const controller = this.abort;
+    this.running = session.run(controller.signal).catch(async (e: unknown) => {
+      if (controller.signal.aborted) return;
+      if (e instanceof UnplugRequested) await this.unplug(e.command);
       // The port went away (the fixture closed the pair): the module is gone too.
-      this.log(`  (session ended: ${(e as Error).message})`);
+      else this.log(`  (session ended: ${(e as Error).message})`);
+      // Either way this power-on period is over: state tied to it (TLS sessions) closes.
+      controller.abort(new Error('session ended'));
     });
   }
 
