@@ -7,7 +7,7 @@ import { EXPORT_FILES } from '../../ledger/export-format.ts';
 import { ExportVerificationError } from '../../ledger/export-verifier.ts';
 import { LedgerWriter, exportLedger, readCheckpointFile } from '../../main/ledger/index.ts';
 import { readExport } from '../../server/export-reader.ts';
-import { tempDir, testEd25519Signer } from './helpers.ts';
+import { tempDir, testEd25519Signer, testP256Signer } from './helpers.ts';
 import { issueBoard, testPki, type TestPki } from './pki.ts';
 
 const tmp = tempDir('export');
@@ -89,6 +89,27 @@ describe('ledger export and verify', () => {
     assert.deepEqual(v2.consistency?.from, v1.checkpoint);
     const csv = readFileSync(join(first, EXPORT_FILES.csv), 'utf8').trim().split('\n');
     assert.equal(csv.length, 1 + v1.checkpoint.checkpoint.treeSize);
+  });
+
+  it('verifies an export whose checkpoints are signed with ECDSA P-256 (token without EdDSA)', async () => {
+    const p256 = testP256Signer();
+    const w = await LedgerWriter.open(join(tmp.path, 'ledger-p256'), {
+      signer: p256,
+      stationId: 'st-p256',
+      caChainDer: pki.chainDer,
+    });
+    try {
+      const b = await issueBoard(pki, 61);
+      const i = await w.append(b.intent);
+      await w.append(b.commit(i.index));
+      const out = join(tmp.path, 'export-p256');
+      await exportLedger(w, { outDir: out, issuer: pki.issuer, caChainDer: pki.chainDer });
+      const v = readExport(out);
+      assert.equal(v.checkpoint.checkpoint.algorithm, 'ecdsa-p256-sha256');
+      assert.equal(v.counts.commit, 1);
+    } finally {
+      await w.close();
+    }
   });
 
   it('openssl accepts the exported CRL under the exported CA chain', () => {
