@@ -160,6 +160,11 @@ export async function startFixture(opts: FixtureOptions): Promise<Fixture> {
     const faults = faultsFor(plan, n);
     const log = opts.log;
     try {
+      // Links left by a fixture that was killed could point at live ptys of other
+      // processes and be taken for the new ones: clear them first.
+      for (const line of ['modem', 'mcu'])
+        for (const end of ['host', 'dev'])
+          rmSync(join(dir, `slot${n}-${line}.${end}`), { force: true });
       const modemPair = await createPtyPair(dir, `slot${n}-modem`);
       p.pairs.push(modemPair);
       const mcuPair = await createPtyPair(dir, `slot${n}-mcu`);

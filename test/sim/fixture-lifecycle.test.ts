@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -117,12 +117,17 @@ describe('virtual fixture', () => {
       await first.stop();
     }
     assert.ok(existsSync(join(d, 'slot2-mcu.bin')), 'a caller-given dir keeps the state');
+    // A killed run can leave links behind, even ones that resolve to live devices.
+    symlinkSync('/dev/ptmx', join(d, 'slot1-mcu.host'));
+    symlinkSync('/dev/null', join(d, 'slot1-mcu.dev'));
     const again = await startFixture({ slots: 2, dir: d, seed: 7, latencyScale: 0 });
     try {
       assert.deepEqual(
         again.slots.map((s) => [s.imei, s.iccid, s.mcuUid]),
         ids,
       );
+      assert.match(again.slot(1).mcuPts, /^\/dev\/pts\/\d+$/);
+      assert.equal(await uidOverBootloader(again.slot(1).mcuPort, 0x1fff7a10), ids[0][2]);
       assert.deepEqual([...again.slot(2).mcu.readFlash(0x0800_c000, 4)], [0xde, 0xad, 0xbe, 0xef]);
     } finally {
       await again.stop();
