@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCertificate } from '../certs/index.ts';
+import { parseSpki } from '../certs/index.ts';
+import { spkiOfCertificate } from './spki-of-certificate.ts';
 import { canonicalString } from '../ledger/canonical.ts';
 import { decodeSignedCheckpoint } from '../ledger/checkpoint.ts';
 import { EXPORT_FILES, decodeManifest } from '../ledger/export-format.ts';
@@ -86,7 +87,7 @@ function applyRecord(
         mcuCertSha256Hex: r.certificates.mcu.sha256Hex,
         modemSerialHex: r.certificates.modem.serialHex,
         mcuSerialHex: r.certificates.mcu.serialHex,
-        mcuPublicKeyHex: Buffer.from(parseCertificate(mcuDer).publicKey.raw).toString('hex'),
+        mcuPublicKeyHex: Buffer.from(parseSpki(spkiOfCertificate(mcuDer)).raw).toString('hex'),
         batch: r.batch,
         committedAt: r.time,
         revoked: null,
