@@ -9,6 +9,9 @@ export interface DecisionEvent extends Omit<Decision, 'device'> {
   time: string;
   remote: string;
   hardwareIds?: DeviceEntry['hardwareIds'];
+  /** Audit findings the commit recorded (accepted devices). */
+  findings?: DeviceEntry['findings'];
+  modemKeyReadable?: DeviceEntry['modemKeyReadable'];
 }
 
 export interface DeviceServerOptions {
@@ -105,6 +108,8 @@ export class DeviceServer {
       time: new Date().toISOString(),
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
       hardwareIds: device?.hardwareIds,
+      findings: device?.findings,
+      modemKeyReadable: device?.modemKeyReadable,
     });
     if (!d.accepted || !device) {
       socket.destroy();

@@ -117,6 +117,7 @@ describe('reference mutual-TLS server', () => {
     assert.deepEqual(answer.hardwareIds, good.issued.ids);
     assert.equal(answer.mcuPublicKeyHex, Buffer.from(good.issued.mcu.publicKey).toString('hex'));
     assert.equal(lastDecision().reason, 'committed');
+    assert.equal(lastDecision().findings?.[0].severity, 'high');
     const dev = store.devicesById(good.issued.deviceId)[0];
     assert.equal(dev.findings[0].id, 'adb-salt');
     assert.equal(dev.modemKeyReadable, false);
