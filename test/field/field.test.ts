@@ -370,4 +370,11 @@ test('a cloned modem on a board with another MCU gets in over TLS but carries no
     assert.equal(m.keyDeviceId, b.deviceId);
     assert.equal(m.reason, 'device-mismatch');
   }
+  // Even board A's own envelopes, recorded off A's bus, are worthless through the clone.
+  await fwC.reset();
+  const attacker = await BusAttacker.attach(boardC.tap.mcuPort);
+  attackers.push(attacker);
+  for (const e of envelopesOnWire(boardA.tap.capture().mcuToModem).slice(0, 3))
+    assert.deepEqual(await attacker.inject(0, e), { status: 'rejected', reason: 'replay' });
+  assert.equal(received.length, accepted);
 });
