@@ -141,6 +141,28 @@ describe('LedgerWriter', () => {
     assert.equal(statSync(join(dir, RECORDS_FILE)).size, sizeOnDisk);
   });
 
+  it('serialises concurrent appends from many slots into distinct, durable indexes', async () => {
+    const dir = fresh('concurrent');
+    const w = await open(dir);
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, n) => w.append(intentFor(100 + n))),
+    );
+    const indexes = results.map((r) => r.index).sort((a, b) => a - b);
+    assert.deepEqual(
+      indexes,
+      Array.from({ length: 16 }, (_, k) => k + 1),
+    );
+    const hashes = new Map(results.map((r) => [r.index, r.leafHashHex]));
+    await w.close();
+    const again = await open(dir);
+    try {
+      assert.equal(again.size, 17);
+      for (const [i, h] of hashes) assert.equal(toHex(leafHash(again.recordBytes(i))), h);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('signs checkpoints with a P-256 signer too, verifiable by algorithm name', async () => {
     const p = testP256Signer();
     const w = await LedgerWriter.open(fresh('p256'), { signer: p, stationId: 'st-p' });
