@@ -26,6 +26,8 @@ export interface FixtureOptions {
   modemModel?: PerSlot<ModemModel>;
   mcuFamily?: PerSlot<McuFamily>;
   modemPersonality?: PerSlot<ModemPersonality>;
+  /** Bootloader copies the F4/L0 small-signature-read quirk (see BootloaderSimOptions). */
+  mcuSignatureReadQuirk?: PerSlot<boolean>;
   /** Multiplies every modelled delay in both simulators; 0 = none. Default 1. */
   latencyScale?: number;
   /** One line per simulator event, tagged with the slot. */
@@ -193,6 +195,7 @@ export async function startFixture(opts: FixtureOptions): Promise<Fixture> {
         baud: opts.mcuBaud ?? 115200,
         stateFile: mcuStateFile,
         faults: faults.mcu,
+        smallSignatureReadQuirk: pick(opts.mcuSignatureReadQuirk, n, false),
         seed: seed * 1000 + n,
         latencyScale: opts.latencyScale,
         log: log && ((line) => log(n, 'mcu', line)),

@@ -31,6 +31,13 @@ export interface BootloaderSimOptions {
   seed?: number;
   /** Multiplies every modelled delay (wire, erase, program); 0 = as fast as possible. */
   latencyScale?: number;
+  /**
+   * Copy a quirk reported on real F4 (NUCLEO-F401RE) and L0 bootloaders: in the
+   * device-signature area after the ROM (OTP, UID, flash size) only whole 256-byte reads
+   * are answered; shorter ones are NACKed at the length step. Off by default, since
+   * stm32flash's `-S <uid>:12` must work; drivers should read the 256-byte block anyway.
+   */
+  smallSignatureReadQuirk?: boolean;
   log?: (line: string) => void;
 }
 
@@ -367,6 +374,13 @@ export class BootloaderSimulator {
     await this.ack(signal);
     const [n, nc] = await this.port.readExact(2, signal);
     if ((n ^ nc) !== 0xff) return this.nack(signal, 'read: length complement');
+    if (
+      this.opts.smallSignatureReadQuirk &&
+      n !== 0xff &&
+      address >= this.model.romEnd &&
+      address < this.model.systemMemory.end
+    )
+      return this.nack(signal, `read: quirk — ${n + 1}-byte read in the signature area`);
     const data = this.memory.read(address, n + 1);
     if (!data) return this.nack(signal, `read: 0x${hex(address)}+${n + 1} leaves its region`);
     this.log(`READ ${hex(address)} len ${n + 1}`);

@@ -187,6 +187,26 @@ describe('read-out and write protection, persistence, per-family erase', () => {
     }
   });
 
+  it('optionally copies the small-signature-read quirk: 12-byte UID reads NACK, 256-byte blocks work', async () => {
+    const uid = '666666666666666666666666';
+    const rig = await startRig(dir, 'quirk', { family: 'F4', uid, smallSignatureReadQuirk: true });
+    try {
+      const { host } = rig;
+      assert.equal(await host.sync(), ACK);
+      assert.equal(await host.read(0x1fff7a10, 12), 'len');
+      assert.equal(await host.read(0x1fff7a22, 2), 'len');
+      const block = (await host.read(0x1fff7a00, 256)) as Uint8Array;
+      assert.equal(Buffer.from(block.subarray(0x10, 0x1c)).toString('hex'), uid);
+      assert.equal(
+        (await host.read(0x1fff0000, 16)) instanceof Uint8Array,
+        true,
+        'ROM reads unaffected',
+      );
+    } finally {
+      await rig.close();
+    }
+  });
+
   it('paces at the baud and reports a modelled lower bound in stats()', async () => {
     const rig = await startRig(dir, 'paced', {
       family: 'F4',
