@@ -31,6 +31,8 @@ export interface OpenLineOptions {
   /** A profile file path, or a profile already loaded. */
   profile: string | LoadedProfile;
   batch?: string;
+  /** Work order the batch belongs to (the profile's caps.perWorkOrder spans its batches). */
+  workOrder?: string;
   operator?: string;
   reprovision?: boolean;
   onEvent?: (event: PipelineEvent) => void;
@@ -81,6 +83,7 @@ export async function openProvisioningLine(opts: OpenLineOptions): Promise<Provi
       profile: loaded.profile,
       serverCaPem,
       batch,
+      ...(opts.workOrder !== undefined ? { workOrder: opts.workOrder } : {}),
       operator: opts.operator ?? 'operator',
       reprovision: opts.reprovision ?? false,
       ledger: ledgerPort(ledger),

@@ -1,6 +1,6 @@
 import type { HardwareIds } from '../../certs/hardware-ids.ts';
 import type { IntentRecord, NewLedgerRecord } from '../../ledger/records.ts';
-import type { IssuanceEntry } from './caps.ts';
+import type { CapName, IssuanceCaps, IssuanceEntry } from './caps.ts';
 
 /**
  * What the pipeline needs from the parts around it, in the pipeline's own terms. Each is
@@ -118,7 +118,33 @@ export interface LedgerPort {
    * The intents the issuance caps count: every intent of `batch` and every intent
    * recorded at or after `sinceMs` (each intent once).
    */
-  issuanceEntries(batch: string, sinceMs: number): Promise<IssuanceEntry[]>;
+  issuanceEntries(batch: string, sinceMs: number, workOrder?: string): Promise<IssuanceEntry[]>;
+  /**
+   * The caps a batch runs under. The first call for a batch records a `batch-start` with
+   * `requested` (never above the station's hourly or the work order's cap in force) and a
+   * signed checkpoint; later calls return the recorded caps whatever is requested.
+   */
+  startBatch(req: BatchStartRequest): Promise<{ caps: IssuanceCaps; started: boolean }>;
+  /** Records a refused issuance as a `cap` record (durable when it resolves). */
+  recordCapRefusal(refusal: CapRefusal): Promise<{ index: number }>;
+}
+
+export interface BatchStartRequest {
+  batch: string;
+  workOrder?: string;
+  profile: string;
+  operator: string;
+  requested: IssuanceCaps;
+}
+
+export interface CapRefusal {
+  cap: CapName;
+  limit: number;
+  count: number;
+  batch: string;
+  workOrder?: string;
+  operator: string;
+  message: string;
 }
 
 /** Encodes the MCU credential blob (the format belongs to main/mcu). */

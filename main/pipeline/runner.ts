@@ -1,5 +1,5 @@
 import type { ProductProfile } from '../profile/schema.ts';
-import { HOUR_MS, IssuanceBudget } from './caps.ts';
+import { HOUR_MS, IssuanceBudget, type CapDecision, type IssuanceCaps } from './caps.ts';
 import { HardwareClaims } from './duplicates.ts';
 import type { BatchEvent, PipelineEvent, SlotFailure, SlotSuccess } from './events.ts';
 import { StepJournal } from './journal.ts';
@@ -10,6 +10,8 @@ export interface BatchRunnerOptions {
   profile: ProductProfile;
   serverCaPem: string;
   batch: string;
+  /** Work order the batch belongs to; its cap (profile caps.perWorkOrder) spans its batches. */
+  workOrder?: string;
   operator: string;
   /** Explicit re-provision: revoke the old certificates of boards already committed. */
   reprovision?: boolean;
@@ -41,25 +43,67 @@ export class BatchRunner {
   private readonly claims = new HardwareClaims();
   private readonly journal: StepJournal;
   private recovered: Array<Extract<BatchEvent, { type: 'recovered' }>> = [];
+  private budget!: IssuanceBudget;
+  /** Refusal records being written; a slot's outcome is reported after its refusal is durable. */
+  private readonly refusals = new Set<Promise<unknown>>();
 
-  private constructor(
-    private readonly opts: BatchRunnerOptions,
-    private readonly budget: IssuanceBudget,
-  ) {
+  private constructor(private readonly opts: BatchRunnerOptions) {
     this.journal = new StepJournal(opts.journalDir);
   }
 
-  /** Recovers orphaned intents, then seeds the caps from the ledger's intents. */
+  /**
+   * Recovers orphaned intents, starts the batch in the ledger (a `batch-start` record with
+   * the profile's caps and a signed checkpoint; a batch already started keeps its recorded
+   * caps), then seeds the budget from the ledger's intents.
+   */
   static async open(opts: BatchRunnerOptions): Promise<BatchRunner> {
     const journal = new StepJournal(opts.journalDir);
     const recovered = await recoverOrphanedIntents(opts.ledger, journal, opts.onEvent);
-    const budget = new IssuanceBudget(
-      opts.profile.caps,
-      await opts.ledger.issuanceEntries(opts.batch, Date.now() - HOUR_MS),
+    const { caps } = await opts.ledger.startBatch({
+      batch: opts.batch,
+      ...(opts.workOrder !== undefined ? { workOrder: opts.workOrder } : {}),
+      profile: opts.profile.name,
+      operator: opts.operator,
+      requested: opts.profile.caps,
+    });
+    const runner = new BatchRunner(opts);
+    runner.budget = new IssuanceBudget(
+      caps,
+      await opts.ledger.issuanceEntries(opts.batch, Date.now() - HOUR_MS, opts.workOrder),
+      Date.now,
+      {
+        ...(opts.workOrder !== undefined ? { workOrder: opts.workOrder } : {}),
+        onRefused: (batch, d) => runner.recordRefusal(batch, d),
+      },
     );
-    const runner = new BatchRunner(opts, budget);
     runner.recovered = recovered;
     return runner;
+  }
+
+  /** The caps this batch runs under (from its ledger batch-start and any recorded raises). */
+  get caps(): IssuanceCaps {
+    return this.budget.caps;
+  }
+
+  private recordRefusal(batch: string, d: Extract<CapDecision, { allowed: false }>): void {
+    const p = this.opts.ledger
+      .recordCapRefusal({
+        cap: d.cap,
+        limit: d.limit,
+        count: d.count,
+        batch,
+        ...(this.opts.workOrder !== undefined ? { workOrder: this.opts.workOrder } : {}),
+        operator: this.opts.operator,
+        message: d.message,
+      })
+      // The refusal holds whether or not its record could be written.
+      .catch(() => undefined)
+      .finally(() => this.refusals.delete(p));
+    this.refusals.add(p);
+  }
+
+  private async settleRefusals(): Promise<void> {
+    while (this.refusals.size > 0) await Promise.all([...this.refusals]);
   }
 
   get batch(): string {
@@ -67,9 +111,9 @@ export class BatchRunner {
   }
 
   /** Provisions one slot (also used to re-run a failed slot). Never throws. */
-  runSlot(config: SlotConfig, signal: AbortSignal): Promise<SlotOutcome> {
+  async runSlot(config: SlotConfig, signal: AbortSignal): Promise<SlotOutcome> {
     const emit = this.opts.onEvent ?? (() => {});
-    return provisionSlot(
+    const outcome = await provisionSlot(
       config,
       {
         profile: this.opts.profile,
@@ -89,6 +133,8 @@ export class BatchRunner {
       },
       signal,
     );
+    await this.settleRefusals();
+    return outcome;
   }
 
   /** Runs every slot concurrently and waits for all of them. */

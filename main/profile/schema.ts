@@ -133,6 +133,8 @@ const capsSection = z
     perBatch: z.number().int().min(1).max(1_000_000),
     /** Most certificate pairs the station may issue in any rolling hour. */
     perHour: z.number().int().min(1).max(1_000_000),
+    /** Most pairs all batches of one work order may issue (when the batch names one). */
+    perWorkOrder: z.number().int().min(1).max(100_000_000).optional(),
   })
   .strict();
 
