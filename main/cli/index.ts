@@ -40,6 +40,11 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
     load: () => loadCommand('demo'),
   },
   ledger: { summary: 'ledger export | verify', load: () => loadCommand('ledger') },
+  caps: {
+    summary:
+      'caps raise — raise an issuance cap (recorded in the ledger, needs the PIN/passphrase)',
+    load: () => loadCommand('caps'),
+  },
   serve: {
     summary: 'serve --ledger EXPORT --port P — reference mutual-TLS server',
     load: () => loadCommand('serve'),
