@@ -20,7 +20,9 @@ export type MessageRejectReason =
   | 'device-mismatch'
   | 'revoked'
   | 'bad-tag'
-  | 'replay';
+  | 'replay'
+  /** The server could not decide (its store failed); the connection is closed. */
+  | 'server-error';
 
 /** One verdict on one framed envelope; logged as one JSON line. */
 export interface MessageDecision {
@@ -214,21 +216,36 @@ export function messageEndpoint(
       }
       socket.write(answerLine(v));
     };
+    let hungUp = false;
+    const hangUp = () => {
+      hungUp = true;
+      pending = Buffer.alloc(0);
+      socket.end();
+    };
     socket.on('data', (chunk: Buffer) => {
+      if (hungUp) return;
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       while (pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (length < MIN_FRAME || length > MAX_FRAME) {
           const reason = length > MAX_FRAME ? 'too-large' : 'malformed';
           decide({ ok: false, reason, detail: `frame length ${length}` }, length);
-          pending = Buffer.alloc(0);
-          socket.end();
+          hangUp();
           return;
         }
         if (pending.length < 2 + length) break;
         const envelope = new Uint8Array(pending.subarray(2, 2 + length));
         pending = pending.subarray(2 + length);
-        decide(judgeEnvelope(opts.store, opts.key, tlsDevice, envelope), length);
+        let verdict: Verdict;
+        try {
+          verdict = judgeEnvelope(opts.store, opts.key, tlsDevice, envelope);
+        } catch (e) {
+          // Never an uncaught exception in a socket handler: refuse, say why, hang up.
+          decide({ ok: false, reason: 'server-error', detail: (e as Error).message }, length);
+          hangUp();
+          return;
+        }
+        decide(verdict, length);
       }
     });
   };

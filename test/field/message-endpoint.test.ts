@@ -196,3 +196,35 @@ test('framing over TLS: frames split or batched get one answer line each; an imp
     store.close();
   }
 });
+
+test('a store that fails mid-session gets the frame refused as server-error, not a crash', async () => {
+  const store = openStore();
+  const creds = await ephemeralServerCertificate();
+  const decisions: MessageDecision[] = [];
+  const handler = messageEndpoint({ store, key, onDecision: (d) => decisions.push(d) });
+  const server: Server = createServer(creds, (s) => handler(s, a.entry));
+  try {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    const sock = connect({ host: '127.0.0.1', port, ca: creds.cert });
+    await once(sock, 'secureConnect');
+    let answers = '';
+    sock.on('data', (d: Buffer) => (answers += d.toString()));
+    store.close();
+    const e = sealed(a, 5000n);
+    const f = Buffer.alloc(2 + e.length);
+    f.writeUInt16BE(e.length, 0);
+    f.set(e, 2);
+    sock.write(Buffer.concat([f, f]));
+    await once(sock, 'close');
+    assert.equal(answers, 'rejected server-error\n');
+    assert.deepEqual(
+      decisions.map((d) => d.reason),
+      ['server-error'],
+    );
+  } finally {
+    await new Promise((r) => server.close(r));
+    store.close();
+  }
+});
