@@ -9,11 +9,14 @@ import { readStationConfig } from '../../station/index.ts';
 import { readSecret } from '../../station/secret-input.ts';
 
 const HELP = `usage: keyline provision --station DIR --profile FILE --slot modem=PORT,mcu=PORT[,name=N] ...
-                         [--batch ID] [--operator NAME] [--reprovision] [--json]
+                         [--batch ID] [--work-order WO] [--operator NAME] [--reprovision] [--json]
 
 Provisions one board per --slot, all slots at once. The station passphrase comes from
-KEYLINE_PASSPHRASE or a prompt. --reprovision revokes the certificates of boards already
-committed and issues new ones. Exit code 1 if any slot failed.
+KEYLINE_PASSPHRASE (a token station's PIN from KEYLINE_PIN) or a prompt. --reprovision
+revokes the certificates of boards already committed and issues new ones. The batch's caps
+are recorded in the ledger when it starts (a --work-order shares the profile's
+caps.perWorkOrder across its batches); raise them with keyline caps raise. Exit code 1 if
+any slot failed.
 `;
 
 /** Reads the station passphrase from the environment or the terminal; never from argv. */
@@ -43,6 +46,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (slots.length === 0) throw new UsageError('give at least one --slot modem=PORT,mcu=PORT');
   const batch = f.string('batch');
+  const workOrder = f.string('work-order');
   const operator = f.string('operator') ?? io.env.USER ?? 'operator';
   const reprovision = f.bool('reprovision');
   const json = f.bool('json');
@@ -62,6 +66,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       reprovision,
       onEvent: (e) => view.onEvent(e),
       ...(batch !== undefined ? { batch } : {}),
+      ...(workOrder !== undefined ? { workOrder } : {}),
     });
     let result;
     try {
