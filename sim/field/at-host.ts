@@ -148,14 +148,6 @@ export class AtHost {
     }
   }
 
-  /** Whether a URC that `match` accepts is queued already (it stays queued). */
-  hasUrc(match: (line: string) => boolean): boolean {
-    while (this.takeLine() !== null) {
-      // non-URC lines outside a command are noise
-    }
-    return this.urcs.some(match);
-  }
-
   /** AT+QSSLSEND: waits for the `>` prompt, sends exactly `data`, expects SEND OK. */
   async sslSend(conn: number, data: Uint8Array, timeoutMs = 10_000): Promise<void> {
     const command = `AT+QSSLSEND=${conn},${data.length}`;
