@@ -4,7 +4,20 @@ import {
   type BootloaderFault,
   type BootloaderStep,
 } from './bootloader-faults.ts';
-import { familyModel, type FamilyModel, type FlashSector, type McuFamily } from './families.ts';
+import {
+  erase,
+  extendedErase,
+  go,
+  hex,
+  readMemory,
+  readoutProtect,
+  readoutUnprotect,
+  writeMemory,
+  writeProtect,
+  writeUnprotect,
+  type CommandContext,
+} from './commands.ts';
+import { familyModel, type FamilyModel, type McuFamily } from './families.ts';
 import { FlashStore, type RdpLevel } from './flash-store.ts';
 import { MemoryMap } from './memory-map.ts';
 import { PacedPort, SimPortClosedError, pause } from './paced-port.ts';
@@ -13,9 +26,8 @@ export const ACK = 0x79;
 export const NACK = 0x1f;
 const SYNC = 0x7f;
 
-/** Modelled time for a chip reset or an option-byte change, ms at latencyScale 1. */
+/** Modelled time for a chip reset, ms at latencyScale 1. */
 const RESET_MS = 10;
-const OPTION_BYTE_MS = 30;
 
 export interface BootloaderSimOptions {
   /** The simulator's end of the PTY pair. */
@@ -83,16 +95,6 @@ const STEP_OF_COMMAND: ReadonlyMap<number, BootloaderStep> = new Map([
   [0x92, 'readout-unprotect'],
 ]);
 
-function xorAll(bytes: Iterable<number>, init = 0): number {
-  let x = init;
-  for (const b of bytes) x ^= b;
-  return x;
-}
-
-function hex(n: number, width = 8): string {
-  return n.toString(16).padStart(width, '0');
-}
-
 /**
  * An STM32 system-memory bootloader (AN3155 over USART) on one PTY: autobaud sync, every
  * command of the v3.1 (or, for F1, v2.2) set, read-out and write protection, flash with
@@ -110,6 +112,7 @@ export class BootloaderSimulator {
   private readonly counters = { syncs: 0, commands: 0, acks: 0, nacks: 0, resets: 0 };
   private readonly byStep: Partial<Record<BootloaderStep, number>> = {};
   private flashBusyMs = 0;
+  private readonly ctx: CommandContext;
 
   private constructor(
     private readonly opts: BootloaderSimOptions,
@@ -121,6 +124,23 @@ export class BootloaderSimulator {
     this.memory = new MemoryMap(this.model, store, Buffer.from(this.uid, 'hex'));
     this.faults = new BootloaderFaultBook(opts.faults ?? [], opts.seed ?? 1);
     this.scale = opts.latencyScale ?? 1;
+    this.ctx = {
+      model: this.model,
+      memory: this.memory,
+      faults: this.faults,
+      port,
+      smallSignatureReadQuirk: opts.smallSignatureReadQuirk ?? false,
+      ack: (signal) => this.ack(signal),
+      finalAck: (step, signal) => this.finalAck(step, signal),
+      nack: (signal, why) => this.nack(signal, why),
+      send: (bytes, signal) => this.send(bytes, signal),
+      busy: (ms, signal) => this.busy(ms, signal),
+      systemReset: (signal) => this.systemReset(signal),
+      enterApplication: () => {
+        this.modeValue = 'application';
+      },
+      log: (line) => this.log(line),
+    };
   }
 
   /** Opens the device end of the PTY, loads or creates the flash state and starts serving. */
@@ -301,13 +321,6 @@ export class BootloaderSimulator {
     this.port.discardInput();
   }
 
-  /** 4 address bytes MSB first + XOR checksum; undefined when the checksum is wrong. */
-  private async readAddress(signal: AbortSignal): Promise<number | undefined> {
-    const b = await this.port.readExact(5, signal);
-    if (xorAll(b.subarray(0, 4)) !== b[4]) return undefined;
-    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
-  }
-
   private async command(signal: AbortSignal): Promise<void> {
     const [cmd, complement] = await this.port.readExact(2, signal);
     if ((cmd ^ complement) !== 0xff)
@@ -340,233 +353,28 @@ export class BootloaderSimulator {
         await this.send([0x01, this.model.pid >> 8, this.model.pid & 0xff], signal);
         return this.finalAck(step, signal);
       case 'readout-unprotect':
-        return this.readoutUnprotect(signal);
+        return readoutUnprotect(this.ctx, signal);
       default:
         // Read-out protection: every other command is refused right after its command byte.
         if (protectedNow) return this.nack(signal, `${step} refused under RDP level 1`);
     }
     switch (step) {
       case 'read':
-        return this.readMemory(signal);
+        return readMemory(this.ctx, signal);
       case 'write':
-        return this.writeMemory(signal);
+        return writeMemory(this.ctx, signal);
       case 'go':
-        return this.go(signal);
+        return go(this.ctx, signal);
       case 'erase':
-        return this.erase(signal);
+        return erase(this.ctx, signal);
       case 'extended-erase':
-        return this.extendedErase(signal);
+        return extendedErase(this.ctx, signal);
       case 'write-protect':
-        return this.writeProtect(signal);
+        return writeProtect(this.ctx, signal);
       case 'write-unprotect':
-        return this.writeUnprotect(signal);
+        return writeUnprotect(this.ctx, signal);
       case 'readout-protect':
-        return this.readoutProtect(signal);
+        return readoutProtect(this.ctx, signal);
     }
-  }
-
-  private async readMemory(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    const address = await this.readAddress(signal);
-    if (address === undefined) return this.nack(signal, 'read: address checksum');
-    if (!this.memory.regionOf(address))
-      return this.nack(signal, `read: 0x${hex(address)} is not mapped`);
-    await this.ack(signal);
-    const [n, nc] = await this.port.readExact(2, signal);
-    if ((n ^ nc) !== 0xff) return this.nack(signal, 'read: length complement');
-    if (
-      this.opts.smallSignatureReadQuirk &&
-      n !== 0xff &&
-      address >= this.model.romEnd &&
-      address < this.model.systemMemory.end
-    )
-      return this.nack(signal, `read: quirk — ${n + 1}-byte read in the signature area`);
-    const data = this.memory.read(address, n + 1);
-    if (!data) return this.nack(signal, `read: 0x${hex(address)}+${n + 1} leaves its region`);
-    this.log(`READ ${hex(address)} len ${n + 1}`);
-    await this.finalAck('read', signal);
-    const t = this.faults.readTamper(data.length);
-    if (t.corruptOffset !== undefined && t.corruptMask !== undefined)
-      data[t.corruptOffset] ^= t.corruptMask;
-    const out =
-      t.dropOffset === undefined
-        ? data
-        : Uint8Array.from([...data.subarray(0, t.dropOffset), ...data.subarray(t.dropOffset + 1)]);
-    await this.send(out, signal);
-  }
-
-  private async writeMemory(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    const address = await this.readAddress(signal);
-    if (address === undefined) return this.nack(signal, 'write: address checksum');
-    const region = this.memory.regionOf(address)?.kind;
-    if (address % 4 !== 0 || (region !== 'flash' && region !== 'sram'))
-      return this.nack(
-        signal,
-        `write: 0x${hex(address)} is not a 4-byte aligned flash/SRAM address`,
-      );
-    await this.ack(signal);
-    const n = await this.port.readByte(signal);
-    const data = await this.port.readExact(n + 1, signal);
-    const checksum = await this.port.readByte(signal);
-    if (xorAll(data, n) !== checksum) return this.nack(signal, 'write: data checksum');
-    const verdict = this.memory.checkWrite(address, data);
-    if (verdict !== 'flash' && verdict !== 'sram')
-      return this.nack(signal, `write: 0x${hex(address)}+${data.length} ${verdict}`);
-    if (this.faults.writeRefused()) return this.nack(signal, 'fault: nack-write');
-    if (verdict === 'flash')
-      await this.busy((data.length / 4) * (this.model.programUsPer4Bytes / 1000), signal);
-    this.memory.write(address, data);
-    this.log(`WRITE ${hex(address)} len ${data.length}`);
-    await this.finalAck('write', signal);
-  }
-
-  private async go(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    const address = await this.readAddress(signal);
-    if (address === undefined) return this.nack(signal, 'go: address checksum');
-    const target = this.memory.isExecutable(address);
-    if (!target) return this.nack(signal, `go: 0x${hex(address)} is not flash or SRAM`);
-    await this.finalAck('go', signal);
-    this.log(`GO ${hex(address)} (${target})`);
-    if (target === 'sram') {
-      // Code uploaded to SRAM is taken to be stm32flash's reset stub (-R): the chip resets
-      // and, BOOT0 being high on the fixture, comes back in the bootloader.
-      await this.systemReset(signal);
-    } else {
-      this.modeValue = 'application';
-    }
-  }
-
-  private async eraseSectors(
-    sectors: readonly FlashSector[],
-    mass: boolean,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const ms = mass
-      ? this.model.massEraseMs
-      : sectors.reduce((t, s) => t + this.model.eraseMs(s.size), 0);
-    await this.busy(ms * this.faults.eraseFactor(), signal);
-    for (const s of sectors) this.memory.eraseSector(s);
-  }
-
-  /** Sectors by number, or a reason to refuse the list. */
-  private pickSectors(numbers: readonly number[]): FlashSector[] | string {
-    const wp = new Set(this.writeProtectedSectors);
-    const out: FlashSector[] = [];
-    for (const n of numbers) {
-      const s = this.model.sectors[n];
-      if (!s) return `page ${n} does not exist`;
-      if (wp.has(n)) return `page ${n} is write-protected`;
-      out.push(s);
-    }
-    return out;
-  }
-
-  private async erase(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    const n = await this.port.readByte(signal);
-    let sectors: FlashSector[] | string;
-    let mass = false;
-    if (n === 0xff) {
-      const c = await this.port.readByte(signal);
-      if (c !== 0x00) return this.nack(signal, 'erase: global erase checksum');
-      sectors = this.pickSectors(this.model.sectors.map((s) => s.index));
-      mass = true;
-    } else {
-      const pages = await this.port.readExact(n + 1, signal);
-      const c = await this.port.readByte(signal);
-      if (xorAll(pages, n) !== c) return this.nack(signal, 'erase: checksum');
-      sectors = this.pickSectors([...pages]);
-    }
-    if (typeof sectors === 'string') return this.nack(signal, `erase: ${sectors}`);
-    await this.eraseSectors(sectors, mass, signal);
-    this.log(`ERASE ${mass ? 'global' : sectors.map((s) => s.index).join(',')}`);
-    await this.finalAck('erase', signal);
-  }
-
-  private async extendedErase(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    const head = await this.port.readExact(2, signal);
-    const n = (head[0] << 8) | head[1];
-    let sectors: FlashSector[] | string;
-    let mass = false;
-    if (n >= 0xfff0) {
-      const c = await this.port.readByte(signal);
-      if (c !== (head[0] ^ head[1]))
-        return this.nack(signal, 'extended erase: special code checksum');
-      const bank = n === 0xffff ? 'all' : n === 0xfffe ? 0 : n === 0xfffd ? 1 : undefined;
-      if (bank === undefined)
-        return this.nack(signal, `extended erase: reserved code 0x${hex(n, 4)}`);
-      if (bank === 'all') {
-        sectors = this.pickSectors(this.model.sectors.map((s) => s.index));
-        mass = true;
-      } else {
-        const range = this.model.banks[bank];
-        if (!range) return this.nack(signal, `extended erase: no bank ${bank + 1} on this part`);
-        sectors = this.pickSectors(
-          this.model.sectors
-            .filter((s) => s.index >= range[0] && s.index <= range[1])
-            .map((s) => s.index),
-        );
-        mass = true;
-      }
-    } else {
-      const raw = await this.port.readExact(2 * (n + 1), signal);
-      const c = await this.port.readByte(signal);
-      if (xorAll(raw, head[0] ^ head[1]) !== c)
-        return this.nack(signal, 'extended erase: checksum');
-      const numbers: number[] = [];
-      for (let i = 0; i < raw.length; i += 2) numbers.push((raw[i] << 8) | raw[i + 1]);
-      sectors = this.pickSectors(numbers);
-    }
-    if (typeof sectors === 'string') return this.nack(signal, `extended erase: ${sectors}`);
-    await this.eraseSectors(sectors, mass, signal);
-    this.log(`EXT ERASE ${mass ? 'mass' : sectors.map((s) => s.index).join(',')}`);
-    await this.finalAck('extended-erase', signal);
-  }
-
-  private async writeProtect(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    const n = await this.port.readByte(signal);
-    const list = await this.port.readExact(n + 1, signal);
-    const c = await this.port.readByte(signal);
-    if (xorAll(list, n) !== c) return this.nack(signal, 'write protect: checksum');
-    if ([...list].some((s) => !this.model.sectors[s]))
-      return this.nack(signal, 'write protect: no such sector');
-    await this.busy(OPTION_BYTE_MS, signal);
-    this.memory.flash.setWriteProtected([...this.writeProtectedSectors, ...list]);
-    this.log(`WRITE PROTECT ${[...list].join(',')}`);
-    await this.finalAck('write-protect', signal);
-    await this.systemReset(signal);
-  }
-
-  private async writeUnprotect(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    await this.busy(OPTION_BYTE_MS, signal);
-    this.memory.flash.setWriteProtected([]);
-    this.log('WRITE UNPROTECT');
-    await this.finalAck('write-unprotect', signal);
-    await this.systemReset(signal);
-  }
-
-  private async readoutProtect(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    await this.busy(OPTION_BYTE_MS, signal);
-    this.memory.flash.setRdpLevel(1);
-    this.log('READOUT PROTECT: RDP level 1');
-    await this.finalAck('readout-protect', signal);
-    await this.systemReset(signal);
-  }
-
-  private async readoutUnprotect(signal: AbortSignal): Promise<void> {
-    await this.ack(signal);
-    // Leaving level 1 mass-erases main flash (write protection does not stop it).
-    await this.busy(this.model.massEraseMs * this.faults.eraseFactor() + OPTION_BYTE_MS, signal);
-    for (const s of this.model.sectors) this.memory.eraseSector(s);
-    this.memory.flash.setRdpLevel(0);
-    this.log('READOUT UNPROTECT: flash mass-erased, RDP level 0');
-    await this.finalAck('readout-unprotect', signal);
-    await this.systemReset(signal);
   }
 }
