@@ -3,6 +3,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { pemEncode } from '../certs/index.ts';
 import { authorizeCertificate, type Decision } from './authorize.ts';
 import type { DeviceEntry, DeviceStore } from './device-store.ts';
+import { messageEndpoint, type MessageEndpointOptions } from './e2e/message-endpoint.ts';
 
 /** A logged decision: the verdict plus who asked and when. */
 export interface DecisionEvent extends Omit<Decision, 'device'> {
@@ -30,6 +31,12 @@ export interface DeviceServerOptions {
    * `{"accepted":true,"deviceId":...}` and close. Later endpoints take the socket over.
    */
   onDevice?: (socket: TLSSocket, device: DeviceEntry) => void;
+  /**
+   * End-to-end messages (docs/field.md): accepted connections carry framed envelopes that
+   * `messageEndpoint` judges against the same store; its verdicts go to its own
+   * `onDecision`. Ignored when `onDevice` is given.
+   */
+  endToEnd?: Omit<MessageEndpointOptions, 'store'>;
   /** TLS handshake timeout (default 10 s). */
   handshakeTimeoutMs?: number;
 }
@@ -115,7 +122,10 @@ export class DeviceServer {
       socket.destroy();
       return;
     }
-    if (this.opts.onDevice) this.opts.onDevice(socket, device);
+    const onDevice =
+      this.opts.onDevice ??
+      (this.opts.endToEnd && messageEndpoint({ ...this.opts.endToEnd, store: this.opts.store }));
+    if (onDevice) onDevice(socket, device);
     else
       socket.end(
         JSON.stringify({

@@ -16,7 +16,6 @@ import {
   createDeviceServer,
   ephemeralServerCertificate,
   importExport,
-  messageEndpoint,
   type AcceptedMessage,
   type DecisionEvent,
   type DeviceServer,
@@ -180,12 +179,11 @@ before(async () => {
       if (process.env.KEYLINE_FIELD_LOG) console.error(JSON.stringify(d));
       tlsDecisions.push(d);
     },
-    onDevice: messageEndpoint({
-      store,
+    endToEnd: {
       key: { privateKey: serverPrivate, publicKey: serverPublic },
       onDecision: (d) => messageLog.push(JSON.stringify(d)),
       onMessage: (m) => received.push(m),
-    }),
+    },
   });
 });
 
