@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { normalizeIccid, normalizeImei, normalizeMcuUid } from '../../certs/hardware-ids.ts';
 import { SerialTransport } from '../../main/transport/serial-transport.ts';
 import { TransportClosedError } from '../../main/transport/transport.ts';
-import { startFixture, type Fixture } from '../../sim/index.ts';
+import { boardIds, startFixture, type Fixture } from '../../sim/index.ts';
 import { ACK, BootHost, T } from './stm32-host.ts';
 
 /** socat processes whose parent is this test process, from /proc. */
@@ -66,6 +66,23 @@ describe('virtual fixture', () => {
     dir = mkdtempSync(join(tmpdir(), 'keyline-fixture-test-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('derives valid, distinct board IDs from (seed, slot), the same on every call', () => {
+    const seen = { imei: new Set<string>(), iccid: new Set<string>(), uid: new Set<string>() };
+    for (let slot = 1; slot <= 500; slot++) {
+      const ids = boardIds(3, slot);
+      assert.deepEqual(boardIds(3, slot), ids);
+      assert.equal(normalizeImei(ids.imei), ids.imei);
+      assert.equal(normalizeIccid(ids.iccid), ids.iccid);
+      assert.match(ids.iccid, /^89\d{18}$/);
+      assert.equal(normalizeMcuUid(ids.mcuUid), ids.mcuUid);
+      seen.imei.add(ids.imei);
+      seen.iccid.add(ids.iccid);
+      seen.uid.add(ids.mcuUid);
+    }
+    assert.deepEqual([seen.imei.size, seen.iccid.size, seen.uid.size], [500, 500, 500]);
+    assert.notEqual(boardIds(4, 1).mcuUid, boardIds(3, 1).mcuUid);
+  });
 
   it('gives each slot valid, distinct IDs that both simulators answer with', async () => {
     const fx = await startFixture({
