@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ChainVerificationError,
@@ -310,29 +310,43 @@ export async function createPkcs11Station(
           iterations: opts.kdfIterations,
         });
         let rootKeyFile: string;
+        const writtenOut: string[] = [];
         if (opts.rootOut) {
           const out = resolve(opts.rootOut);
-          mkdirSync(out, { recursive: true, mode: 0o700 });
           rootKeyFile = join(out, STATION_FILES.rootKey);
+          // Never overwrite a root key kept there before (it may be the only copy).
+          if (existsSync(rootKeyFile))
+            throw new HsmStationError(
+              absDir,
+              'root key',
+              `${rootKeyFile} exists already; choose another --root-out`,
+            );
+          mkdirSync(out, { recursive: true, mode: 0o700 });
           writeFileAtomic(rootKeyFile, rootKeyPem, 0o600);
-          writeFileAtomic(
-            join(out, STATION_FILES.rootCert),
-            pemEncode('CERTIFICATE', rootDer),
-            0o644,
-          );
+          writtenOut.push(rootKeyFile);
+          const rootCertFile = join(out, STATION_FILES.rootCert);
+          writeFileAtomic(rootCertFile, pemEncode('CERTIFICATE', rootDer), 0o644);
+          writtenOut.push(rootCertFile);
         } else {
           rootKeyFile = join(absDir, STATION_FILES.rootKey);
         }
-        const info = await publish(dir, token, target, opts, {
-          stationId,
-          organization,
-          issuingDer,
-          issuingSource: 'generated',
-          chainAbove: [rootDer],
-          issuingKey,
-          ledgerKey,
-          ...(opts.rootOut ? {} : { rootKeyInDir: rootKeyPem }),
-        });
+        let info: Pkcs11StationInfo;
+        try {
+          info = await publish(dir, token, target, opts, {
+            stationId,
+            organization,
+            issuingDer,
+            issuingSource: 'generated',
+            chainAbove: [rootDer],
+            issuingKey,
+            ledgerKey,
+            ...(opts.rootOut ? {} : { rootKeyInDir: rootKeyPem }),
+          });
+        } catch (e) {
+          // No station, so the root that certified its (now deleted) CA key goes too.
+          for (const f of writtenOut) rmSync(f, { force: true });
+          throw e;
+        }
         return { ...info, rootKeyFile };
       } finally {
         rootSigner?.dispose();

@@ -279,6 +279,56 @@ describe('station keys in a PKCS#11 token: keyline ca init --pkcs11 (SoftHSM2)',
     assert.match(block, /never extractable/);
   });
 
+  it('a second ca init into the station refuses, overwrites no root key and leaves no key behind in the token', async () => {
+    const countKeys = async () => {
+      const l = await exec(
+        'pkcs11-tool',
+        [
+          '--module',
+          SOFTHSM_MODULE,
+          '--token-label',
+          'line-1',
+          '--login',
+          '--pin',
+          PIN,
+          '--list-objects',
+          '--type',
+          'privkey',
+        ],
+        { env: { ...process.env, SOFTHSM2_CONF: hsm.conf } },
+      );
+      return (l.stdout.match(/Private Key Object/g) ?? []).length;
+    };
+    const before = await countKeys();
+    const rootBefore = readFileSync(join(rootOut, 'root-ca.key.pem'), 'utf8');
+    const init = (out: string) =>
+      keyline(
+        [
+          'ca',
+          'init',
+          '--station',
+          stationDir,
+          '--pkcs11',
+          SOFTHSM_MODULE,
+          '--token',
+          'line-1',
+          '--root-out',
+          out,
+        ],
+        env,
+      );
+    const sameRoot = await init(rootOut);
+    assert.notEqual(sameRoot.code, 0);
+    assert.match(sameRoot.stderr, /exists already; choose another --root-out/);
+    const otherOut = join(work, 'other-root');
+    const exists = await init(otherOut);
+    assert.notEqual(exists.code, 0);
+    assert.match(exists.stderr, /a station already exists/);
+    assert.equal(await countKeys(), before, 'the keys generated for the refused init were deleted');
+    assert.equal(readFileSync(join(rootOut, 'root-ca.key.pem'), 'utf8'), rootBefore);
+    assert.deepEqual(filesUnder(otherOut), [], 'no orphan root key');
+  });
+
   it('after init, issue (CLI), CRL and checkpoint, no private key is in any file of the station, the temp dir or the output', async () => {
     const out = join(work, 'cert-out');
     const r = await keyline(
