@@ -4,6 +4,7 @@ import { HardwareClaims } from './duplicates.ts';
 import type { BatchEvent, PipelineEvent, SlotFailure, SlotSuccess } from './events.ts';
 import { StepJournal } from './journal.ts';
 import type { AuditHook, BlobEncoder, BoardConnector, DeviceIssuer, LedgerPort } from './ports.ts';
+import { SlotSpecError } from './slot-spec.ts';
 import { provisionSlot, type SlotConfig, type SlotOutcome } from './slot.ts';
 
 export interface BatchRunnerOptions {
@@ -142,7 +143,7 @@ export class BatchRunner {
     const started = Date.now();
     const names = slots.map((s) => s.slot);
     if (new Set(names).size !== names.length)
-      throw new Error(`slot names must be unique, got ${names.join(', ')}`);
+      throw new SlotSpecError(names.join(', '), 'slot names must be unique');
     const emit = this.opts.onEvent ?? (() => {});
     emit({
       type: 'batch-start',

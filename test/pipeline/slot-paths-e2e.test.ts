@@ -165,3 +165,19 @@ test('a cancel that arrives once the commit is written leaves the board passed',
     await line.close();
   }
 });
+
+test('a batch naming one slot twice is refused before anything runs', async () => {
+  const { SlotSpecError } = await import('../../main/pipeline/slot-spec.ts');
+  const profile = await writeProfile(dir, 'dupe-slots');
+  const line = await openProvisioningLine({ station, profile, batch: 'dupe-slots' });
+  try {
+    const size = line.ledger.size;
+    await assert.rejects(
+      line.runner.run([slotCfg(2), slotCfg(2)], AbortSignal.timeout(10_000)),
+      (e: unknown) => e instanceof SlotSpecError && /slot names must be unique/.test(e.message),
+    );
+    assert.equal(line.ledger.size, size, 'nothing written');
+  } finally {
+    await line.close();
+  }
+});
