@@ -29,6 +29,17 @@ const SYNC = 0x7f;
 /** Modelled time for a chip reset, ms at latencyScale 1. */
 const RESET_MS = 10;
 
+/** Options the simulator cannot run with (the state file and family have their own errors). */
+export class BootloaderSimError extends Error {
+  override name = 'BootloaderSimError';
+  constructor(
+    readonly devicePath: string,
+    reason: string,
+  ) {
+    super(`bootloader simulator ${devicePath}: ${reason}`);
+  }
+}
+
 export interface BootloaderSimOptions {
   /** The simulator's end of the PTY pair. */
   devicePath: string;
@@ -145,6 +156,10 @@ export class BootloaderSimulator {
 
   /** Opens the device end of the PTY, loads or creates the flash state and starts serving. */
   static async start(opts: BootloaderSimOptions): Promise<BootloaderSimulator> {
+    if (!(opts.baud >= 1200 && opts.baud <= 4_000_000))
+      throw new BootloaderSimError(opts.devicePath, `invalid baud ${opts.baud}`);
+    if (opts.latencyScale !== undefined && !(opts.latencyScale >= 0))
+      throw new BootloaderSimError(opts.devicePath, `invalid latencyScale ${opts.latencyScale}`);
     const model = familyModel(opts.family);
     const store = FlashStore.open(opts.stateFile, model, normalizeMcuUid(opts.uid));
     let port: PacedPort;

@@ -1,6 +1,7 @@
 /** STM32 ROM bootloader simulator (AN3155 over USART on a PTY). */
 export {
   BootloaderSimulator,
+  BootloaderSimError,
   ACK,
   NACK,
   type BootloaderSimOptions,

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { metaPathFor } from '../../sim/stm32/index.ts';
+import { HardwareIdError } from '../../certs/hardware-ids.ts';
+import {
+  BootloaderSimError,
+  BootloaderSimulator,
+  UnknownFamilyError,
+  metaPathFor,
+} from '../../sim/stm32/index.ts';
 import { ACK, NACK, startRig, xor } from './stm32-host.ts';
 
 const FLASH = 0x0800_0000;
@@ -73,6 +79,30 @@ describe('read-out and write protection, persistence, per-family erase', () => {
     } finally {
       await rig.close();
     }
+  });
+
+  it('refuses bad options with typed errors before touching any file', async () => {
+    const base = {
+      devicePath: '/nonexistent',
+      family: 'F4' as const,
+      uid: '0102030405060708090a0b0c',
+      baud: 115200,
+      stateFile: join(dir, 'never.bin'),
+    };
+    await assert.rejects(BootloaderSimulator.start({ ...base, baud: 0 }), BootloaderSimError);
+    await assert.rejects(
+      BootloaderSimulator.start({ ...base, latencyScale: -1 }),
+      BootloaderSimError,
+    );
+    await assert.rejects(
+      BootloaderSimulator.start({ ...base, family: 'H7' as unknown as 'F4' }),
+      UnknownFamilyError,
+    );
+    await assert.rejects(
+      BootloaderSimulator.start({ ...base, uid: 'ffffffffffffffffffffffff' }),
+      HardwareIdError,
+    );
+    assert.equal(existsSync(base.stateFile), false);
   });
 
   it('refuses a state file that belongs to another board', async () => {
