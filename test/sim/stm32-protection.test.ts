@@ -237,6 +237,33 @@ describe('read-out and write protection, persistence, per-family erase', () => {
     }
   });
 
+  it('takes at least the wire time of every byte at a slow baud (both directions)', async () => {
+    const rig = await startRig(dir, 'slow', {
+      family: 'G0',
+      uid: '777777777777777777777777',
+      baud: 9600,
+      latencyScale: 1,
+    });
+    try {
+      const { host } = rig;
+      assert.equal(await host.sync(), ACK);
+      const t0 = performance.now();
+      const data = await host.read(FLASH, 256);
+      const took = performance.now() - t0;
+      assert.ok(data instanceof Uint8Array);
+      // In: 2 + 5 + 2 bytes; out: 3 ACKs + 256 data bytes; 10 bits each at 9600 baud.
+      const wireMs = ((9 + 259) * 10 * 1000) / 9600;
+      assert.ok(took >= wireMs * 0.95, `read answered after ${took} ms, wire time ${wireMs} ms`);
+      const t1 = performance.now();
+      assert.equal(await host.write(FLASH, new Uint8Array(256).fill(1)), 'ok');
+      const tookWrite = performance.now() - t1;
+      const writeWireMs = ((2 + 5 + 258 + 3) * 10 * 1000) / 9600;
+      assert.ok(tookWrite >= writeWireMs * 0.95, `write took ${tookWrite} ms, wire ${writeWireMs}`);
+    } finally {
+      await rig.close();
+    }
+  });
+
   it('paces at the baud and reports a modelled lower bound in stats()', async () => {
     const rig = await startRig(dir, 'paced', {
       family: 'F4',
