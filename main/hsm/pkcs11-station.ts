@@ -46,6 +46,11 @@ export interface TokenTarget {
 }
 
 interface CommonOptions {
+  /**
+   * Ledger key algorithm: 'auto' (default) takes Ed25519 where the token offers CKM_EDDSA,
+   * else P-256; 'p256' forces ECDSA P-256 (tokens whose EdDSA is missing or unreliable).
+   */
+  ledgerKey?: 'auto' | 'p256';
   /** Replace an existing station (moved aside, not deleted). Token keys are never deleted. */
   force?: boolean;
   /** PIN attempts before the station locks, and the back-off (station.json `unlock`). */
@@ -105,8 +110,12 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Generates the ledger key: Ed25519 where the token offers CKM_EDDSA, else P-256. */
-function generateLedgerKey(token: Pkcs11Token, stationId: string): TokenKey {
-  const kind = token.supportsEd25519() ? 'ed25519' : 'p256';
+function generateLedgerKey(
+  token: Pkcs11Token,
+  stationId: string,
+  choice: 'auto' | 'p256' = 'auto',
+): TokenKey {
+  const kind = choice === 'auto' && token.supportsEd25519() ? 'ed25519' : 'p256';
   return token.generateKeyPair(kind, `keyline-ledger-${stationId}`);
 }
 
@@ -271,7 +280,7 @@ export async function createPkcs11Station(
       const stationId = newStationId();
       const issuingKey = token.generateKeyPair('p256', `keyline-issuing-ca-${stationId}`);
       made.push(issuingKey);
-      const ledgerKey = generateLedgerKey(token, stationId);
+      const ledgerKey = generateLedgerKey(token, stationId, opts.ledgerKey);
       made.push(ledgerKey);
 
       const now = opts.now ?? new Date();
@@ -418,7 +427,7 @@ export async function importPkcs11Ca(
       throw fail(`key "${opts.keyLabel}" does not sign for the certificate ${cert.subject}`);
     return await withRollback(token, async (made) => {
       const stationId = newStationId();
-      const ledgerKey = generateLedgerKey(token, stationId);
+      const ledgerKey = generateLedgerKey(token, stationId, opts.ledgerKey);
       made.push(ledgerKey);
       const desc = describeCertificate(certs[0].der);
       return publish(dir, token, target, opts, {
