@@ -58,11 +58,18 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** --ledger-key auto|p256 (token stations): P-256 for tokens whose EdDSA is missing or unreliable. */
+function ledgerKeyFlag(flags: Flags): 'auto' | 'p256' {
+  const v = flags.string('ledger-key') ?? 'auto';
+  if (v !== 'auto' && v !== 'p256') throw new UsageError('--ledger-key must be auto or p256');
+  return v;
+}
+
 const USAGE = `usage:
   keyline ca init --station DIR [--org NAME] [--force] [--json]
   keyline ca import --station DIR --cert FILE --key FILE [--force] [--json]
-  keyline ca init --station DIR --pkcs11 MODULE --token LABEL [--root-out DIR] [--org NAME] [--force] [--json]
-  keyline ca import --station DIR --pkcs11 MODULE --token LABEL --key-label L --cert FILE [--force] [--json]
+  keyline ca init --station DIR --pkcs11 MODULE --token LABEL [--root-out DIR] [--ledger-key auto|p256] [--org NAME] [--force] [--json]
+  keyline ca import --station DIR --pkcs11 MODULE --token LABEL --key-label L --cert FILE [--ledger-key auto|p256] [--force] [--json]
 
 With --pkcs11 the issuing CA key and the ledger key live in the token; the PIN comes from
 KEYLINE_PIN or a prompt. ca init --pkcs11 encrypts the development root key with
@@ -89,6 +96,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (module !== undefined) {
       const token = flags.required('token');
       const rootOut = flags.string('root-out');
+      const ledgerKey = ledgerKeyFlag(flags);
       flags.rejectUnknown();
       const pin = await readSecret(io, 'KEYLINE_PIN', 'token PIN');
       const rootPassphrase = await readSecret(
@@ -100,6 +108,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const info = await createPkcs11Station(dir, { module, token }, pin, {
         rootPassphrase,
         force,
+        ledgerKey,
         ...(organization ? { organization } : {}),
         ...(rootOut ? { rootOut } : {}),
       });
@@ -123,6 +132,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const token = flags.required('token');
       const keyLabel = flags.required('key-label');
       const force = flags.bool('force');
+      const ledgerKey = ledgerKeyFlag(flags);
       flags.rejectUnknown();
       const certificatePem = readText(certPath, 'certificate');
       const pin = await readSecret(io, 'KEYLINE_PIN', 'token PIN');
@@ -130,6 +140,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         keyLabel,
         certificatePem,
         force,
+        ledgerKey,
       });
       report(io, json, 'imported CA into', info);
       return 0;
