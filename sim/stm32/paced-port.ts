@@ -153,6 +153,8 @@ export class PacedPort {
     this.txClock = Math.max(this.txClock, performance.now()) + bytes.length * this.byteMs;
     const wait = this.txClock - performance.now();
     if (wait >= 1) await pause(wait, signal);
+    // A reset while the answer was still "on the wire" cuts it off.
+    if (signal?.aborted) throw signal.reason;
     if (!this.isOpen) throw new SimPortClosedError(this.path);
     this.bytesOut += bytes.length;
     await new Promise<void>((resolve, reject) => {

@@ -138,6 +138,8 @@ describe('STM32 bootloader simulator (F4) over a real PTY', () => {
     const { host, sim } = rig;
     assert.equal(await host.go(0x2200_0000), 'addr');
     assert.equal(await host.go(FLASH), 'ok');
+    for (let i = 0; i < 250 && sim.mode !== 'application'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.equal(sim.mode, 'application');
     await host.send([0x7f]);
     await assert.rejects(host.byte(300));

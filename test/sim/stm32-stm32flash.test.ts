@@ -10,6 +10,12 @@ import { BootloaderSimulator, type McuFamily } from '../../sim/stm32/index.ts';
 
 const run = promisify(execFile);
 
+/** The simulator changes mode right after its last ACK has drained; the tool may exit first. */
+async function eventually(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(cond(), `timed out waiting for ${what}`);
+}
+
 /** stm32flash 0.7 (Debian) against the simulator: an independent implementation of AN3155. */
 async function stm32flash(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run('stm32flash', ['-m', '8n1', '-b', '115200', ...args], { timeout: 120_000 });
@@ -84,13 +90,13 @@ for (const c of cases) {
         const flash = 0x08004000;
         assert.notDeepEqual([...sim.readFlash(flash, 4)], [0xff, 0xff, 0xff, 0xff]);
         await stm32flash(['-j', pair.host]);
-        assert.equal(sim.rdpLevel, 1);
+        await eventually(() => sim.rdpLevel === 1, 'RDP level 1');
         // Protected: a read is refused, stm32flash fails.
         await assert.rejects(
           stm32flash(['-r', join(dir, 'x.bin'), '-S', '0x08004000:16', pair.host]),
         );
         await stm32flash(['-k', pair.host]);
-        assert.equal(sim.rdpLevel, 0);
+        await eventually(() => sim.rdpLevel === 0, 'RDP level 0');
         assert.ok(
           sim.readFlash(flash, 4096).every((b) => b === 0xff),
           'unprotect mass-erased',
@@ -99,9 +105,9 @@ for (const c of cases) {
         assert.deepEqual(sim.writeProtectedSectors, []);
         // -R uploads a reset stub to SRAM and jumps to it: the chip comes back in the bootloader.
         await stm32flash(['-R', pair.host]);
-        assert.equal(sim.mode, 'awaiting-sync');
+        await eventually(() => sim.mode === 'awaiting-sync', 'the reset after -R');
         await stm32flash(['-g', '0x08000000', pair.host]);
-        assert.equal(sim.mode, 'application');
+        await eventually(() => sim.mode === 'application', 'the jump after -g');
         assert.ok(log.some((l) => /^GO 2000/.test(l)) && log.includes('GO 08000000 (flash)'));
       });
     }
