@@ -1,5 +1,6 @@
 import type { HardwareIds } from '../../certs/hardware-ids.ts';
 import type { IntentRecord, NewLedgerRecord } from '../../ledger/records.ts';
+import type { AtEngine, ModemWriteReport } from '../modem/index.ts';
 import type { CapName, IssuanceCaps, IssuanceEntry } from './caps.ts';
 
 /**
@@ -30,6 +31,11 @@ export interface ModemIdentityFacts {
 /** An opened, identified modem on one slot. */
 export interface BoardModem {
   readonly identity: ModemIdentityFacts;
+  /**
+   * The driver session behind it, for the audit step (issue 12): the AT engine and what
+   * the last credential write reported (files, sizes, checksums, TLS context read back).
+   */
+  readonly driver?: { engine: AtEngine; lastWrite(): ModemWriteReport | undefined };
   /** Uploads CA, client certificate and key, configures the TLS context, verifies all of it. */
   writeTlsCredentials(
     creds: { caCertPem: string; clientCertPem: string; clientKeyPem: string },

@@ -181,3 +181,41 @@ test('a batch naming one slot twice is refused before anything runs', async () =
     await line.close();
   }
 });
+
+test('the audit hook runs after the modem write with the driver session, and its findings are committed', async () => {
+  const profile = await writeProfile(dir, 'audit-record', (p) => {
+    p.audit = { policy: 'record' };
+  });
+  let sawFiles = 0;
+  const line = await openProvisioningLine({
+    station,
+    profile,
+    batch: 'audit-hook',
+    reprovision: true,
+    audit: async ({ modem }) => {
+      const write = modem.driver?.lastWrite();
+      assert.ok(write, 'the modem write report is there');
+      sawFiles = write.files.length;
+      assert.ok(modem.driver?.engine, 'the AT engine is there');
+      return {
+        findings: [{ id: 'hook-test', severity: 'info', summary: `${write.files.length} files` }],
+        modemKeyReadable: false,
+      };
+    },
+  });
+  try {
+    const r = await line.runner.run([slotCfg(3)], AbortSignal.timeout(60_000));
+    assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
+    const commit = line.ledger.record(r.passed[0].commitIndex);
+    assert.equal(commit.type, 'commit');
+    if (commit.type === 'commit') {
+      assert.deepEqual(commit.findings, [
+        { id: 'hook-test', severity: 'info', summary: '3 files' },
+      ]);
+      assert.equal(commit.modemKeyReadable, false);
+    }
+    assert.equal(sawFiles, 3);
+  } finally {
+    await line.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { openQuectelModem } from '../../modem/index.ts';
+import { openQuectelModem, type ModemWriteReport } from '../../modem/index.ts';
 import type { ProductProfile } from '../../profile/schema.ts';
 import { SerialTransport } from '../../transport/serial-transport.ts';
 import type { BoardModem, OpenOptions } from '../ports.ts';
@@ -28,7 +28,9 @@ export async function openModem(
         clientkey: modem.files.clientKey,
       }
     : undefined;
+  let lastWrite: ModemWriteReport | undefined;
   return {
+    driver: { engine: m.engine, lastWrite: () => lastWrite },
     identity: {
       family: m.identity.family,
       model: m.identity.model,
@@ -37,7 +39,7 @@ export async function openModem(
       iccid: m.identity.iccid,
     },
     async writeTlsCredentials(creds, { onProgress, signal }) {
-      await m.writeTlsCredentials(
+      lastWrite = await m.writeTlsCredentials(
         { ...creds, ctx: modem.tlsContext, ...(names ? { names } : {}) },
         {
           signal,
