@@ -107,9 +107,12 @@ const CSV_COLUMNS = [
   'findings',
 ] as const;
 
+const NEEDS_QUOTES = /[",\r\n]|^[=+\-@]/;
+
 function csvField(v: string | number | boolean | undefined): string {
-  const s = v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (v === undefined) return '';
+  if (typeof v !== 'string') return String(v);
+  return NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 /** Header line of devices.csv (LF line ends). */
