@@ -198,11 +198,11 @@ export function parseFaultSpec(spec: string): FaultPlan {
     const occ = /#(\d+)$/.exec(rest);
     if (occ) {
       occurrence = positiveInt(token, 'occurrence', occ[1]);
-      rest = rest.slice(0, occ.index);
+      rest = rest.slice(0, occ.index).trim();
     }
     const eq = rest.indexOf('=');
-    const head = eq < 0 ? rest : rest.slice(0, eq);
-    const arg = eq < 0 ? undefined : rest.slice(eq + 1);
+    const head = (eq < 0 ? rest : rest.slice(0, eq)).trim();
+    const arg = eq < 0 ? undefined : rest.slice(eq + 1).trim();
     const dot = head.indexOf('.');
     const target = dot < 0 ? head : head.slice(0, dot);
     const kind = dot < 0 ? '' : head.slice(dot + 1);

@@ -56,6 +56,9 @@ describe('--faults spec parser', () => {
     ]);
     assert.deepEqual(plan.forSlot(5).modem, []);
     assert.deepEqual(parseFaultSpec('  ').entries, []);
+    assert.deepEqual(parseFaultSpec(' 2 : mcu.stall = read #2 ').forSlot(2).mcu, [
+      { kind: 'stall', step: 'read', occurrence: 2 },
+    ]);
   });
 
   const bad: [string, RegExp][] = [
