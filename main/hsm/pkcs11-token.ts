@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import type { Signer, SignatureAlgorithm } from '../../certs/signer.ts';
 import { SignerDisposedError } from '../../certs/signer.ts';
@@ -58,6 +58,13 @@ export interface TokenKey {
 interface LoadedModule {
   lib: pkcs11js.PKCS11;
   refs: number;
+  /**
+   * Per token (slot ID hex): a keyed hash of the PIN this process logged in with. PKCS#11
+   * login state is shared by all sessions of a process, so a second C_Login answers
+   * CKR_USER_ALREADY_LOGGED_IN whatever PIN it is given; the PIN is then checked here.
+   */
+  logins: Map<string, Buffer>;
+  pinKey: Buffer;
 }
 const modules = new Map<string, LoadedModule>();
 
@@ -68,6 +75,7 @@ function acquireModule(path: string): pkcs11js.PKCS11 {
     return existing.lib;
   }
   const lib = new pkcs11js.PKCS11();
+  const entry: LoadedModule = { lib, refs: 1, logins: new Map(), pinKey: randomBytes(32) };
   try {
     lib.load(path);
     lib.C_Initialize();
@@ -77,7 +85,7 @@ function acquireModule(path: string): pkcs11js.PKCS11 {
       `cannot load PKCS#11 module ${path}: ${(e as Error).message}`,
     );
   }
-  modules.set(path, { lib, refs: 1 });
+  modules.set(path, entry);
   return lib;
 }
 
@@ -91,6 +99,22 @@ function releaseModule(path: string): void {
   } catch {
     // Finalize errors at shutdown leave nothing to recover.
   }
+}
+
+function pinDigest(m: LoadedModule, pin: string): Buffer {
+  return createHmac('sha256', m.pinKey).update(pin, 'utf8').digest();
+}
+
+function rememberLogin(path: string, slot: Buffer, pin: string): void {
+  const m = modules.get(path);
+  if (m) m.logins.set(slot.toString('hex'), pinDigest(m, pin));
+}
+
+/** False unless this process logged in to `slot` with exactly this PIN. */
+function sameLoginPin(path: string, slot: Buffer, pin: string): boolean {
+  const m = modules.get(path);
+  const known = m?.logins.get(slot.toString('hex'));
+  return !!m && !!known && timingSafeEqual(known, pinDigest(m, pin));
 }
 
 function p11code(e: unknown): number | undefined {
@@ -156,10 +180,17 @@ export class Pkcs11Token {
       session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
       try {
         lib.C_Login(session, pkcs11js.CKU_USER, pin);
+        rememberLogin(config.modulePath, slot, pin);
       } catch (e) {
         const code = p11code(e);
         if (code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
-          // Another session of this process already logged in; the login state is shared.
+          // Another session of this process logged in; the token did not check this PIN.
+          if (!sameLoginPin(config.modulePath, slot, pin))
+            throw new Pkcs11TokenError(
+              'wrong-pin',
+              `wrong PIN for token "${config.tokenLabel}"`,
+              pkcs11js.CKR_PIN_INCORRECT,
+            );
         } else if (code === pkcs11js.CKR_PIN_INCORRECT) {
           throw new Pkcs11TokenError(
             'wrong-pin',

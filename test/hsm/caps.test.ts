@@ -7,7 +7,9 @@ import type { BatchStartRecord, CapRecord } from '../../ledger/records.ts';
 import { verifyCheckpointSignature } from '../../ledger/checkpoint.ts';
 import { createPkcs11Station } from '../../main/hsm/pkcs11-station.ts';
 import type { LedgerWriter } from '../../main/ledger/index.ts';
+import { raiseIssuanceCap } from '../../main/pipeline/cap-raise.ts';
 import { openProvisioningLine } from '../../main/pipeline/line.ts';
+import { StationPinError } from '../../main/station/index.ts';
 import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
 import { startFixture } from '../../sim/index.ts';
 import { createSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.ts';
@@ -153,13 +155,25 @@ describe('issuance caps held in signed ledger records (token station, PTY fixtur
       'alice',
       '--json',
     ];
+    // In this process the token is logged in already (the open station): the PIN is still checked.
+    await assert.rejects(
+      raiseIssuanceCap(stationDir, '999999', {
+        scope: 'batch',
+        target: BATCH,
+        limit: 3,
+        operator: 'mallory',
+        reason: 'no PIN',
+      }),
+      StationPinError,
+    );
+    await new Promise((r) => setTimeout(r, 1100)); // the back-off after one failure
     const wrong = await keyline(args, { SOFTHSM2_CONF: hsm.conf, KEYLINE_PIN: '999999' });
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /wrong token PIN/);
     const none = await keyline(args, { SOFTHSM2_CONF: hsm.conf, KEYLINE_PIN: '' });
     assert.notEqual(none.code, 0, 'no PIN, no raise');
-    // The wrong attempt left a back-off; wait it out (base 1 s).
-    await new Promise((r) => setTimeout(r, 1100));
+    // Two wrong attempts left a 2 s back-off; wait it out.
+    await new Promise((r) => setTimeout(r, 2100));
     const ok = await keyline(args, { SOFTHSM2_CONF: hsm.conf, KEYLINE_PIN: PIN });
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(

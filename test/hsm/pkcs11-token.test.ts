@@ -104,6 +104,16 @@ describe('PKCS#11 token keys (SoftHSM2)', () => {
     assert.match(block, /never extractable/);
   });
 
+  it('a wrong PIN is refused even while this process is logged in to the token', () => {
+    // PKCS#11 answers CKR_USER_ALREADY_LOGGED_IN to any PIN once one session logged in.
+    assert.throws(
+      () => Pkcs11Token.open(cfg, '654321'),
+      (e: unknown) => e instanceof Pkcs11TokenError && e.code === 'wrong-pin',
+    );
+    const again = Pkcs11Token.open(cfg, '123456');
+    again.close();
+  });
+
   it('refuses a wrong PIN with a typed error and a missing token by name', () => {
     assert.throws(
       () => Pkcs11Token.open({ ...cfg, tokenLabel: 'other' }, '123456'),
