@@ -13,7 +13,7 @@ import { StationPinError } from '../../main/station/index.ts';
 import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
 import { startFixture } from '../../sim/index.ts';
 import { createSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.ts';
-import { filesUnder, filesWithPrivateKeys, keyline, REPO } from './helpers.ts';
+import { filesUnder, filesWithPrivateKeys, holdsPrivateKey, keyline, REPO } from './helpers.ts';
 
 const PIN = '112358';
 const BATCH = 'capped-batch';
@@ -35,6 +35,7 @@ describe('issuance caps held in signed ledger records (token station, PTY fixtur
   let station: LineStation;
   let fixture: Awaited<ReturnType<typeof startFixture>>;
   let refusedSlot: string;
+  const log: string[] = [];
   const writeProfile = (caps: Record<string, number>) => {
     const p = JSON.parse(readFileSync(join(REPO, 'profiles/demo.json'), 'utf8')) as Record<
       string,
@@ -80,7 +81,12 @@ describe('issuance caps held in signed ledger records (token station, PTY fixtur
 
   it('a batch capped at 2: the caps are a signed batch-start record, issuance 3 is refused and the refusal is a record', async () => {
     writeProfile({ perBatch: 2, perHour: 100 });
-    const line = await openProvisioningLine({ station, profile: profilePath, batch: BATCH });
+    const line = await openProvisioningLine({
+      station,
+      profile: profilePath,
+      batch: BATCH,
+      onEvent: (e) => log.push(JSON.stringify(e)),
+    });
     try {
       const [start] = records<BatchStartRecord>(line.ledger, 'batch-start');
       assert.ok(start, 'batch-start recorded');
@@ -108,6 +114,8 @@ describe('issuance caps held in signed ledger records (token station, PTY fixtur
         { action: 'refuse', scope: 'batch', target: BATCH, limit: 2, count: 2 },
       );
       assert.equal(line.ledger.findByBatch(BATCH).length, 2);
+      assert.ok(log.length > 10, 'the run logged its events');
+      assert.equal(holdsPrivateKey(Buffer.from(log.join('\n'))), false, 'no key in the event log');
     } finally {
       await line.close();
     }

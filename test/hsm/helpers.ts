@@ -65,15 +65,17 @@ const DER_PREFIXES = [
   Buffer.from('30770201010420', 'hex'),
 ];
 
+/** True when `bytes` hold a private key in PEM or PKCS#8/SEC1 DER form (also as base64). */
+export function holdsPrivateKey(bytes: Buffer): boolean {
+  const text = bytes.toString('latin1');
+  if (PEM_MARKERS.some((m) => text.includes(m))) return true;
+  const b64 = [...text.matchAll(/[A-Za-z0-9+/=\r\n]{60,}/g)].map((m) =>
+    Buffer.from(m[0].replace(/\s/g, ''), 'base64'),
+  );
+  return [bytes, ...b64].some((b) => DER_PREFIXES.some((p) => b.includes(p)));
+}
+
 /** Files among `files` holding a private key in PEM or PKCS#8/SEC1 DER form. */
 export function filesWithPrivateKeys(files: readonly string[]): string[] {
-  return files.filter((f) => {
-    const bytes = readFileSync(f);
-    const text = bytes.toString('latin1');
-    if (PEM_MARKERS.some((m) => text.includes(m))) return true;
-    const b64 = [...text.matchAll(/[A-Za-z0-9+/=\r\n]{60,}/g)].map((m) =>
-      Buffer.from(m[0].replace(/\s/g, ''), 'base64'),
-    );
-    return [bytes, ...b64].some((b) => DER_PREFIXES.some((p) => b.includes(p)));
-  });
+  return files.filter((f) => holdsPrivateKey(readFileSync(f)));
 }

@@ -18,7 +18,7 @@ import { Pkcs11Token } from '../../main/hsm/pkcs11-token.ts';
 import { LedgerWriter, ledgerDirOf } from '../../main/ledger/index.ts';
 import { openStation, readStationConfig, type Station } from '../../main/station/index.ts';
 import { createSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.ts';
-import { exec, filesUnder, filesWithPrivateKeys, keyline } from './helpers.ts';
+import { exec, filesUnder, filesWithPrivateKeys, holdsPrivateKey, keyline } from './helpers.ts';
 
 const PIN = '135790';
 const ROOT_PASS = 'offline root passphrase';
@@ -350,6 +350,7 @@ describe('station keys in a PKCS#11 token: keyline ca init --pkcs11 (SoftHSM2)',
       { ...env, KEYLINE_PASSPHRASE: '', KEYLINE_KEY_PASSPHRASE: 'device key passphrase' },
     );
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(holdsPrivateKey(Buffer.from(r.stdout + r.stderr)), false, 'no key in the output');
     const v = await exec(
       'openssl',
       [
