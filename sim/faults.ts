@@ -130,6 +130,14 @@ function modemFault(
   }
 }
 
+/** A command step (stall and unplug act on commands; the 0x7F sync is not one). */
+function commandStep(token: string, text: string): BootloaderStep {
+  const s = step(token, text);
+  if (s === 'sync')
+    throw new FaultSpecError(token, '"sync" is not a command here (corrupt-ack=sync is)');
+  return s;
+}
+
 function step(token: string, text: string): BootloaderStep {
   if ((BOOTLOADER_STEPS as readonly string[]).includes(text)) return text as BootloaderStep;
   throw new FaultSpecError(
@@ -162,7 +170,7 @@ function mcuFault(
           throw new FaultSpecError(token, 'stall=<n> already names the nth command; drop #n');
         return { kind, occurrence: positiveInt(token, 'command number', v) };
       }
-      return { kind, step: step(token, v), ...occ };
+      return { kind, step: commandStep(token, v), ...occ };
     }
     case 'slow-erase': {
       const v = need(token, kind, arg);
@@ -175,10 +183,26 @@ function mcuFault(
     case 'corrupt-read':
     case 'drop-read':
       return { kind, offset: positiveInt(token, 'byte offset', need(token, kind, arg), 0), ...occ };
+    case 'unplug': {
+      const [name, after] = need(token, kind, arg).split('@');
+      const s = commandStep(token, name.trim());
+      if (after === undefined) return { kind, step: s, ...occ };
+      if (s !== 'write')
+        throw new FaultSpecError(
+          token,
+          '"@<bytes>" applies to write only (bytes of its data block)',
+        );
+      return {
+        kind,
+        step: s,
+        afterBytes: positiveInt(token, 'byte count', after.trim(), 1),
+        ...occ,
+      };
+    }
     default:
       throw new FaultSpecError(
         token,
-        `unknown mcu fault "${kind}" (nack-write, corrupt-ack, stall, slow-erase, corrupt-read, drop-read)`,
+        `unknown mcu fault "${kind}" (nack-write, corrupt-ack, stall, slow-erase, corrupt-read, drop-read, unplug)`,
       );
   }
 }

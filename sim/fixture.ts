@@ -196,6 +196,7 @@ export async function startFixture(opts: FixtureOptions): Promise<Fixture> {
         stateFile: mcuStateFile,
         faults: faults.mcu,
         smallSignatureReadQuirk: pick(opts.mcuSignatureReadQuirk, n, false),
+        onUnplug: () => mcuPair.close(),
         seed: seed * 1000 + n,
         latencyScale: opts.latencyScale,
         log: log && ((line) => log(n, 'mcu', line)),

@@ -54,6 +54,11 @@ export type BootloaderFault =
   | { kind: 'stall'; step?: BootloaderStep; occurrence?: number }
   /** Multiply every erase time (page, sector, mass) by `factor`. */
   | { kind: 'slow-erase'; factor: number }
+  /**
+   * Drop the line (close the PTY, as pulling the cable would) at the `occurrence`th `step`:
+   * before any answer, or for `write` after `afterBytes` bytes of its data block.
+   */
+  | { kind: 'unplug'; step: BootloaderStep; occurrence?: number; afterBytes?: number }
   /** Flip one bit of byte `offset` in the data of the `occurrence`th Read Memory. */
   | { kind: 'corrupt-read'; offset: number; occurrence?: number }
   /** Leave out byte `offset` from the data of the `occurrence`th Read Memory (the host gets one byte too few). */
@@ -100,20 +105,31 @@ export class BootloaderFaultBook {
     this.random = seededRandom(seed ^ 0x5157_4d32);
   }
 
-  /** Called for every valid command; true when this one must get no answer at all. */
-  commandStalls(step: BootloaderStep): boolean {
+  /**
+   * Called for every valid command: whether it gets no answer at all (`stall`), or the
+   * line drops (`unplugAfter`: bytes of the write data block to take first; 0 = at once).
+   */
+  onCommand(step: BootloaderStep): { stall: boolean; unplugAfter?: number } {
     const n = ++this.commandCount;
     const k = (this.stepCount.get(step) ?? 0) + 1;
     this.stepCount.set(step, k);
+    for (const f of this.faults) {
+      if (f.kind === 'unplug' && f.step === step && matches(f.occurrence, k)) {
+        this.fired.push(
+          `unplug ${step} #${k}` + (f.afterBytes ? ` after ${f.afterBytes} bytes` : ''),
+        );
+        return { stall: false, unplugAfter: f.afterBytes ?? 0 };
+      }
+    }
     for (const f of this.faults) {
       if (f.kind !== 'stall') continue;
       const count = f.step === undefined ? n : k;
       if ((f.step === undefined || f.step === step) && matches(f.occurrence, count)) {
         this.fired.push(`stall ${step} (command ${n})`);
-        return true;
+        return { stall: true };
       }
     }
-    return false;
+    return { stall: false };
   }
 
   /** The byte to send as `step`'s final ACK (0x79, or a bit-flipped one). */

@@ -61,6 +61,8 @@ export interface BootloaderSimOptions {
    * stm32flash's `-S <uid>:12` must work; drivers should read the 256-byte block anyway.
    */
   smallSignatureReadQuirk?: boolean;
+  /** Called when an unplug fault drops the line; the fixture closes the PTY pair here. */
+  onUnplug?: () => Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -124,6 +126,8 @@ export class BootloaderSimulator {
   private readonly byStep: Partial<Record<BootloaderStep, number>> = {};
   private flashBusyMs = 0;
   private readonly ctx: CommandContext;
+  /** Set for the one Write Memory an unplug fault cuts short. */
+  private unplugAfterBytes: number | undefined;
 
   private constructor(
     private readonly opts: BootloaderSimOptions,
@@ -151,6 +155,12 @@ export class BootloaderSimulator {
         this.modeValue = 'application';
       },
       log: (line) => this.log(line),
+      takeUnplugAfterBytes: () => {
+        const n = this.unplugAfterBytes;
+        this.unplugAfterBytes = undefined;
+        return n;
+      },
+      unplug: (step) => this.unplug(step),
     };
   }
 
@@ -245,6 +255,19 @@ export class BootloaderSimulator {
     await this.port.close();
     await this.loop;
     this.memory.flash.close();
+  }
+
+  /** The unplug fault: the line drops; the host sees its port close. */
+  private async unplug(step: BootloaderStep): Promise<never> {
+    this.log(`fault: unplug during ${step}`);
+    this.modeValue = 'unplugged';
+    await this.port.close();
+    try {
+      await this.opts.onUnplug?.();
+    } catch (e) {
+      this.log(`onUnplug failed: ${(e as Error).message}`);
+    }
+    throw new SimPortClosedError(this.port.path);
   }
 
   private isStopped(): boolean {
@@ -345,10 +368,14 @@ export class BootloaderSimulator {
       return this.nack(signal, `command 0x${hex(cmd, 2)} not supported by this bootloader`);
     this.counters.commands++;
     this.byStep[step] = (this.byStep[step] ?? 0) + 1;
-    if (this.faults.commandStalls(step)) {
+    const fault = this.faults.onCommand(step);
+    this.unplugAfterBytes = step === 'write' ? fault.unplugAfter : undefined;
+    if (fault.stall) {
       this.log(`fault: stall on ${step}`);
       return;
     }
+    if (fault.unplugAfter === 0 || (fault.unplugAfter !== undefined && step !== 'write'))
+      return this.unplug(step);
     const protectedNow = this.rdpLevel === 1;
     switch (step) {
       case 'get':

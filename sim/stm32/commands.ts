@@ -31,6 +31,9 @@ export interface CommandContext {
   /** Go to flash: the application owns the UART from now on. */
   enterApplication(): void;
   log(line: string): void;
+  /** Bytes of this Write Memory's data block to take before an unplug fault drops the line. */
+  takeUnplugAfterBytes(): number | undefined;
+  unplug(step: BootloaderStep): Promise<never>;
 }
 
 export function xorAll(bytes: Iterable<number>, init = 0): number {
@@ -91,6 +94,11 @@ export async function writeMemory(ctx: CommandContext, signal: AbortSignal): Pro
     return ctx.nack(signal, `write: 0x${hex(address)} is not a 4-byte aligned flash/SRAM address`);
   await ctx.ack(signal);
   const n = await ctx.port.readByte(signal);
+  const unplugAfter = ctx.takeUnplugAfterBytes();
+  if (unplugAfter !== undefined) {
+    await ctx.port.readExact(Math.min(unplugAfter, n + 1), signal);
+    return ctx.unplug('write');
+  }
   const data = await ctx.port.readExact(n + 1, signal);
   const checksum = await ctx.port.readByte(signal);
   if (xorAll(data, n) !== checksum) return ctx.nack(signal, 'write: data checksum');

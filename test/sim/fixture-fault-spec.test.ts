@@ -30,6 +30,8 @@ describe('--faults spec parser', () => {
         '2:mcu.stall=read#3',
         '2:mcu.corrupt-read=7#2',
         '2:mcu.drop-read=0',
+        '2:mcu.unplug=write@100#3',
+        '2:mcu.unplug=get-id',
         '',
       ].join(' ; '),
     );
@@ -50,6 +52,8 @@ describe('--faults spec parser', () => {
       { kind: 'stall', step: 'read', occurrence: 3 },
       { kind: 'corrupt-read', offset: 7, occurrence: 2 },
       { kind: 'drop-read', offset: 0 },
+      { kind: 'unplug', step: 'write', afterBytes: 100, occurrence: 3 },
+      { kind: 'unplug', step: 'get-id' },
     ]);
     assert.deepEqual(plan.forSlot(4).modem, [
       { kind: 'error', command: 'AT+QFDEL', occurrence: 2 },
@@ -81,6 +85,9 @@ describe('--faults spec parser', () => {
     ['1:mcu.slow-erase=fast', /positive number/],
     ['1:mcu.stall=3#2', /drop #n/],
     ['1:mcu.corrupt-read=-1', /byte offset/],
+    ['1:mcu.unplug=read@5', /applies to write only/],
+    ['1:mcu.stall=sync', /"sync" is not a command here/],
+    ['1:mcu.unplug=write@0', /byte count must be at least 1/],
     ['1:modem.stall=AT+QFUPL#0', /occurrence must be at least 1/],
   ];
   for (const [spec, msg] of bad) {

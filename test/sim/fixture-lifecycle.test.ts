@@ -186,7 +186,11 @@ describe('virtual fixture', () => {
   });
 
   it("wires the modem unplug fault to the slot's PTY: the station sees its port close", async () => {
-    const fx = await startFixture({ slots: 2, latencyScale: 0, faults: '2:modem.unplug=AT+GSN' });
+    const fx = await startFixture({
+      slots: 2,
+      latencyScale: 0,
+      faults: '2:modem.unplug=AT+GSN;1:mcu.unplug=get-id',
+    });
     try {
       const s = fx.slot(2);
       const line = await SerialTransport.open({
@@ -208,6 +212,21 @@ describe('virtual fixture', () => {
       assert.equal(existsSync(s.modemPort), false, 'the unplugged line is gone');
       assert.ok(existsSync(s.mcuPort), 'the MCU line of that slot stays');
       assert.match(await modemAnswer(fx.slot(1).modemPort, 'AT+GSN'), /OK/);
+      // The MCU unplug fault drops slot 1's bootloader line the same way.
+      const mcuLine = await SerialTransport.open({
+        path: fx.slot(1).mcuPort,
+        baudRate: 115200,
+        parity: 'none',
+      });
+      try {
+        const host = new BootHost(mcuLine);
+        assert.equal(await host.sync(), ACK);
+        await host.send([0x02, 0xfd]);
+        await assert.rejects(host.byte(), TransportClosedError);
+      } finally {
+        await mcuLine.close();
+      }
+      assert.equal(existsSync(fx.slot(1).mcuPort), false);
     } finally {
       await fx.stop();
     }

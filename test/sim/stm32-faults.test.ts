@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TransportClosedError } from '../../main/transport/transport.ts';
 import type { BootloaderFault } from '../../sim/stm32/index.ts';
-import { ACK, NACK, startRig, type Rig } from './stm32-host.ts';
+import { ACK, NACK, startRig, xor, type Rig } from './stm32-host.ts';
 
 const FLASH = 0x0800_0000;
 const UID = '0a0b0c0d0e0f101112131415';
@@ -156,6 +157,32 @@ describe('bootloader fault injection', () => {
       );
     }
   });
+
+  it('unplug=write@n: the line drops after n bytes of the block; nothing is written', () =>
+    withFaults([{ kind: 'unplug', step: 'write', occurrence: 2, afterBytes: 100 }], async (rig) => {
+      const { host, sim } = rig;
+      assert.equal(await host.write(FLASH, block(1)), 'ok');
+      assert.equal(await host.command(0x31), ACK);
+      await host.send([0x08, 0x00, 0x01, 0x00, 0x09]);
+      assert.equal(await host.byte(), ACK);
+      const data = new Uint8Array(256).fill(0x5a);
+      await host.send([0xff, ...data, xor(data, 0xff)]).catch(() => undefined);
+      await assert.rejects(host.byte(), TransportClosedError);
+      assert.equal(sim.mode, 'unplugged');
+      assert.equal(existsSync(rig.pair.host), false, 'the PTY link is gone');
+      assert.deepEqual(sim.readFlash(FLASH + 0x100, 8), block(0xff));
+      assert.deepEqual(sim.readFlash(FLASH, 8), block(1));
+      assert.deepEqual(sim.stats().faultsFired, ['unplug write #2 after 100 bytes']);
+    }));
+
+  it('unplug=<step>: the line drops before any answer', () =>
+    withFaults([{ kind: 'unplug', step: 'get-id' }], async ({ host, sim }) => {
+      assert.equal(await host.command(0x01), ACK);
+      await host.bytes(4);
+      await host.send([0x02, 0xfd]);
+      await assert.rejects(host.byte(), TransportClosedError);
+      assert.equal(sim.mode, 'unplugged');
+    }));
 
   it('the same faults and seed give the same corrupted bytes', async () => {
     const seen: number[] = [];

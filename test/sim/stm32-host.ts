@@ -117,6 +117,7 @@ export async function startRig(
       baud: 115200,
       stateFile: `${dir}/${name}.bin`,
       latencyScale: 0,
+      onUnplug: () => pair.close(),
       ...opts,
     });
     line = await SerialTransport.open({ path: pair.host, baudRate: 115200, parity: 'none' });
