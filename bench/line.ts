@@ -97,6 +97,8 @@ async function runLine(slots: number) {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const passes: PassEvent[] = [];
+    /** slot → state → elapsedMs when it was entered. */
+    const entered = new Map<string, Map<string, number>>();
     let failed = 0;
     let batchStart = 0;
     let batchEnd = 0;
@@ -117,6 +119,12 @@ async function runLine(slots: number) {
         cpuAtStart = child.pid ? cpuMs(child.pid) : undefined;
       }
       if (e.type === 'pass') passes.push(e as PassEvent);
+      if (e.type === 'state') {
+        const st = e as unknown as { slot: string; to: string; elapsedMs: number };
+        const m = entered.get(st.slot) ?? new Map<string, number>();
+        m.set(st.to, st.elapsedMs);
+        entered.set(st.slot, m);
+      }
       if (e.type === 'fail') failed++;
       if (e.type === 'batch-end') {
         batchEnd = performance.now();
@@ -140,6 +148,14 @@ async function runLine(slots: number) {
     const boardMs = mean(passes.map((p) => p.result.elapsedMs));
     const lowerBoundMs = mean(bounds.map((b) => b.sum));
     const batchMs = batchEnd - batchStart;
+    // Mean time spent in each step (from entering it to entering the next state).
+    const stepMs: Record<string, number> = {};
+    for (const m of entered.values()) {
+      const seq = [...m.entries()].sort((a, b) => a[1] - b[1]);
+      for (let i = 0; i + 1 < seq.length; i++)
+        stepMs[seq[i][0]] = (stepMs[seq[i][0]] ?? 0) + (seq[i + 1][1] - seq[i][1]) / entered.size;
+    }
+    for (const k of Object.keys(stepMs)) stepMs[k] = Math.round(stepMs[k]);
     return {
       slots,
       exitCode: code,
@@ -154,6 +170,7 @@ async function runLine(slots: number) {
       boardsPerHour: Math.round((passes.length * 3_600_000) / batchMs),
       processWallMs: Math.round(processMs),
       stationPeakRssMb: peak === undefined ? null : Math.round(peak),
+      stepMs,
       /** Share of one core the station process used during the batch. */
       stationCpuPct:
         cpuAtStart === undefined || cpuAtEnd === undefined
