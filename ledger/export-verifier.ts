@@ -112,7 +112,8 @@ export class ExportVerifier {
   readonly stationSpki: Uint8Array;
   readonly caChainDer: Uint8Array[];
   private readonly state: LedgerState;
-  private readonly tree: StreamingRoot;
+  /** Index of the next record expected in records.jsonl. */
+  private count: number;
   private readonly csv = createHash('sha256');
   private csvPending = '';
   private readonly counts: Record<LedgerRecord['type'], number> = {
@@ -130,9 +131,10 @@ export class ExportVerifier {
   private readonly checkChains: boolean;
   private readonly expectPrefix?: { treeSize: number; rootHashHex: string };
 
-  private checkPrefix(): void {
+  /** The signed tree at the imported size must have the imported root. */
+  private checkPrefix(tree: StreamingRoot): void {
     const p = this.expectPrefix!;
-    if (toHex(this.tree.root()) !== p.rootHashHex)
+    if (toHex(tree.root()) !== p.rootHashHex)
       throw new ExportVerificationError(
         EXPORT_FILES.records,
         `the ledger at size ${p.treeSize} differs from the checkpoint already imported (fork)`,
@@ -188,7 +190,6 @@ export class ExportVerifier {
     } catch (e) {
       throw new ExportVerificationError(F.manifest, (e as Error).message);
     }
-    this.tree = tree;
     if (files.consistency) {
       let c: ConsistencyFile;
       try {
@@ -238,32 +239,46 @@ export class ExportVerifier {
     const n = m.treeSize - m.firstIndex;
     if (files.leaves.length !== n * HASH_SIZE)
       throw new ExportVerificationError(F.leaves, `should hold ${n} hashes of 32 bytes`);
-    const check = StreamingRoot.fromCompactRange(
-      m.firstIndex,
-      m.compactRangeHex.map((h) => fromHex(h)!),
-    );
-    for (let i = 0; i < n; i++)
-      check.append(files.leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-    if (toHex(check.root()) !== cp.rootHashHex)
+    // One pass over the leaves continues the tree from the compact range; on the way it
+    // checks the sizes other checkpoints vouch for (imported one, previous export).
+    this.expectPrefix = opts.expectPrefix;
+    const fromCp = this.consistency?.from.checkpoint;
+    if (this.expectPrefix?.treeSize === m.firstIndex) this.checkPrefix(tree);
+    for (let i = 0; i < n; i++) {
+      tree.append(files.leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      const size = m.firstIndex + i + 1;
+      if (this.expectPrefix?.treeSize === size) this.checkPrefix(tree);
+      if (
+        fromCp &&
+        m.firstIndex === 0 &&
+        fromCp.treeSize === size &&
+        toHex(tree.root()) !== fromCp.rootHashHex
+      )
+        throw new ExportVerificationError(
+          F.records,
+          'records do not reproduce the previous export checkpoint (fork)',
+          size - 1,
+        );
+    }
+    if (toHex(tree.root()) !== cp.rootHashHex)
       throw new ExportVerificationError(
         F.leaves,
         'leaf hashes do not produce the signed root hash',
       );
     if (m.firstIndex > 0) this.chain = this.caChainDer;
     this.state = new LedgerState(m.firstIndex, { indexes: false });
-    this.expectPrefix = opts.expectPrefix;
-    if (this.expectPrefix && this.expectPrefix.treeSize === m.firstIndex) this.checkPrefix();
+    this.count = m.firstIndex;
     this.csv.update(csvHeader());
   }
 
   /** The index the next record must have. */
   get nextIndex(): number {
-    return this.tree.count;
+    return this.count;
   }
 
   /** Verifies one line of records.jsonl (without its newline) and returns the record. */
   addRecord(line: Uint8Array): LedgerRecord {
-    const index = this.tree.count;
+    const index = this.count;
     const fail = (why: string): never => {
       throw new ExportVerificationError(EXPORT_FILES.records, why, index);
     };
@@ -280,7 +295,7 @@ export class ExportVerifier {
     const at = (index - this.manifest.firstIndex) * HASH_SIZE;
     if (!bytesEqual(leaf, this.files.leaves.subarray(at, at + HASH_SIZE)))
       fail('altered, reordered or misplaced: it is not the signed tree leaf at this index');
-    this.tree.append(leaf);
+    this.count++;
     this.counts[record.type]++;
     switch (record.type) {
       case 'station':
@@ -299,14 +314,6 @@ export class ExportVerifier {
       default:
         break;
     }
-    if (
-      this.consistency &&
-      this.manifest.firstIndex === 0 &&
-      this.tree.count === this.consistency.from.checkpoint.treeSize &&
-      toHex(this.tree.root()) !== this.consistency.from.checkpoint.rootHashHex
-    )
-      fail('records do not reproduce the previous export checkpoint (fork)');
-    if (this.expectPrefix && this.tree.count === this.expectPrefix.treeSize) this.checkPrefix();
     // Rows are hashed in batches: one hash update per row costs more than the row.
     this.csvPending += csvRow(index, record);
     if (this.csvPending.length > 1 << 16) {
@@ -347,13 +354,13 @@ export class ExportVerifier {
     const F = EXPORT_FILES;
     const m = this.manifest;
     const cp = this.checkpoint.checkpoint;
-    if (this.tree.count !== m.treeSize)
+    // Each record matched its leaf and the leaves gave the signed root, so the count is
+    // all that is left to check.
+    if (this.count !== m.treeSize)
       throw new ExportVerificationError(
         F.records,
-        `holds ${this.tree.count - m.firstIndex} records, the checkpoint ${m.treeSize - m.firstIndex}`,
+        `holds ${this.count - m.firstIndex} records, the checkpoint ${m.treeSize - m.firstIndex}`,
       );
-    if (toHex(this.tree.root()) !== cp.rootHashHex)
-      throw new ExportVerificationError(F.records, 'records do not produce the signed root hash');
     const keyB64 = Buffer.from(this.stationSpki).toString('base64');
     if (m.firstIndex === 0 || this.lastStationKeyB64 !== undefined)
       if (this.lastStationKeyB64 !== keyB64)
