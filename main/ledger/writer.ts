@@ -10,13 +10,13 @@ import {
 import type { SignedCheckpoint } from '../../ledger/checkpoint.ts';
 import { leafHash, sha256, toHex } from '../../ledger/hash.ts';
 import { MerkleTree } from '../../ledger/merkle.ts';
-import { buildRecord, decodeRecord } from '../../ledger/records.ts';
+import { RecordFormatError, buildRecord, decodeRecord } from '../../ledger/records.ts';
 import type { LedgerRecord, NewLedgerRecord } from '../../ledger/records.ts';
 import { LedgerState } from '../../ledger/state.ts';
 import type { LedgerCaps } from '../../ledger/caps.ts';
 import type { DeviceAttempt, HardwareIdMatch, RevokedSerial } from '../../ledger/state.ts';
 import type { HardwareIds } from '../../certs/hardware-ids.ts';
-import { FRAME_OVERHEAD, encodeFrame, scanFramedFile } from './framed-file.ts';
+import { FRAME_OVERHEAD, MAX_ENTRY_BYTES, encodeFrame, scanFramedFile } from './framed-file.ts';
 import { acquireLock, type LedgerLock } from './lock.ts';
 
 export const RECORDS_FILE = 'records.bin';
@@ -266,6 +266,8 @@ export class LedgerWriter {
     return this.serialize(async () => {
       this.usable();
       const { record, bytes } = buildRecord(body);
+      if (bytes.length > MAX_ENTRY_BYTES)
+        throw new RecordFormatError(`record of ${bytes.length} bytes exceeds ${MAX_ENTRY_BYTES}`);
       this.state.check(record, this.size);
       const hash = leafHash(bytes);
       const frame = encodeFrame(bytes, hash);

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { verifyCheckpointSignature } from '../../ledger/checkpoint.ts';
 import { leafHash, toHex } from '../../ledger/hash.ts';
 import { verifyInclusion } from '../../ledger/proofs.ts';
+import type { NewLedgerRecord } from '../../ledger/records.ts';
 import {
   LedgerConsistencyError,
   LedgerCorruptError,
@@ -130,13 +131,25 @@ describe('LedgerWriter', () => {
         w.append({ type: 'cap' } as unknown as Parameters<typeof w.append>[0]),
         RecordFormatError,
       );
-      assert.equal(w.size, 3);
+      const huge = { ...intentFor(5), operator: 'x'.repeat(1000) };
+      await w.append(huge); // within limits
+      const findings = Array.from({ length: 200 }, (_, k) => ({
+        id: `f${k}`,
+        severity: 'info' as const,
+        summary: 's',
+        detail: 'd'.repeat(8000),
+      }));
+      await assert.rejects(
+        w.append({ ...commitFor(5, 3), findings } as NewLedgerRecord),
+        /exceeds/,
+      );
+      assert.equal(w.size, 4);
     } finally {
       await w.close();
     }
     const sizeOnDisk = statSync(join(dir, RECORDS_FILE)).size;
     const again = await open(dir);
-    assert.equal(again.size, 3);
+    assert.equal(again.size, 4);
     await again.close();
     assert.equal(statSync(join(dir, RECORDS_FILE)).size, sizeOnDisk);
   });
