@@ -1,3 +1,4 @@
+import { createAuditHook } from './adapters/audit.ts';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Issuer } from '../../certs/issuer.ts';
@@ -91,7 +92,12 @@ export async function openProvisioningLine(opts: OpenLineOptions): Promise<Provi
       board: opts.board ?? serialBoardConnector(loaded.profile),
       encodeBlob: credentialBlobEncoder,
       journalDir: journalDirIn(opts.station.dir),
-      ...(opts.audit ? { audit: opts.audit } : {}),
+      // The profile's audit policy runs the real audit unless a caller brings its own hook.
+      ...(opts.audit
+        ? { audit: opts.audit }
+        : loaded.profile.audit.enabled
+          ? { audit: createAuditHook(loaded.profile.audit) }
+          : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
     let closed = false;

@@ -350,7 +350,7 @@ class SlotRun {
   private async runAudit(
     signal: AbortSignal,
   ): Promise<{ findings: FindingLike[]; modemKeyReadable?: boolean } | undefined> {
-    if (this.env.profile.audit.policy === 'off' || !this.env.audit) {
+    if (!this.env.profile.audit.enabled || !this.env.audit) {
       this.progress('audit', { fraction: 1, message: 'audit off in this profile' });
       return undefined;
     }

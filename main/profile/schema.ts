@@ -1,3 +1,4 @@
+import { auditPolicySchema } from '../audit/policy.ts';
 import { z } from 'zod';
 
 /**
@@ -148,12 +149,11 @@ const timeoutsSection = z
   })
   .strict();
 
-const auditSection = z
-  .object({
-    /** Placeholder for issue 12: 'off' skips the audit step; 'record' will store findings. */
-    policy: z.enum(['off', 'record']).default('off'),
-  })
-  .strict();
+/**
+ * The module audit (issue 12): which read-only probes' findings fail the slot, which are
+ * kept in the commit record, and the firmware allow/deny lists (docs/audit.md).
+ */
+const auditSection = auditPolicySchema;
 
 export const productProfileSchema = z
   .object({

@@ -66,7 +66,8 @@ test('a minimal profile gets its documented defaults and hex addresses become nu
   assert.equal(p.certificates.validityDays, 3650);
   assert.equal(p.certificates.sanMode, 'plain');
   assert.equal(p.timeouts.slotMs, 600_000);
-  assert.equal(p.audit.policy, 'off');
+  assert.equal(p.audit.enabled, true, 'the module audit runs unless a profile turns it off');
+  assert.equal(p.audit.actions['backdoor-command'], 'fail');
 });
 
 test('errors name the field', () => {

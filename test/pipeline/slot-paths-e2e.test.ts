@@ -184,7 +184,7 @@ test('a batch naming one slot twice is refused before anything runs', async () =
 
 test('the audit hook runs after the modem write with the driver session, and its findings are committed', async () => {
   const profile = await writeProfile(dir, 'audit-record', (p) => {
-    p.audit = { policy: 'record' };
+    p.audit = { enabled: true };
   });
   let sawFiles = 0;
   const line = await openProvisioningLine({
