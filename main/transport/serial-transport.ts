@@ -1,6 +1,13 @@
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { ByteQueue } from './byte-queue.ts';
-import { TransportError, type SerialOptions, type Transport } from './transport.ts';
+import {
+  TransportClosedError,
+  TransportError,
+  TransportTimeoutError,
+  type SerialOptions,
+  type Transport,
+} from './transport.ts';
 
 /** A Transport over a real serial port (or one end of a PTY pair) via node-serialport. */
 export class SerialTransport implements Transport {
@@ -81,11 +88,25 @@ export class SerialTransport implements Transport {
   }
 
   read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.queue.read(max, timeoutMs, signal);
+    return this.queue.read(max, timeoutMs, signal).catch((e: unknown) => this.explainTimeout(e));
   }
 
   readExact(n: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.queue.readExact(n, timeoutMs, signal);
+    return this.queue.readExact(n, timeoutMs, signal).catch((e: unknown) => this.explainTimeout(e));
+  }
+
+  /**
+   * node-serialport can miss a hang-up that arrives right behind the last data (the poller
+   * drains the bytes and never reports the HUP). A silent line whose device node is gone
+   * (USB adapter unplugged, PTY link removed) is a closed port, not a slow device: say so.
+   */
+  private explainTimeout(e: unknown): never {
+    if (e instanceof TransportTimeoutError && !existsSync(this.path)) {
+      this.open = false;
+      this.queue.close('port closed (device node gone: unplugged)');
+      throw new TransportClosedError(this.path, 'port closed (device node gone: unplugged)');
+    }
+    throw e;
   }
 
   discardInput(): number {

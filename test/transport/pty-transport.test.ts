@@ -44,4 +44,28 @@ describe('SerialTransport over a socat PTY pair', () => {
     await assert.rejects(pending, TransportClosedError);
     assert.equal(existsSync(pair.host), false, 'socat removes the PTY link when the line drops');
   });
+
+  it('reports a hang-up right behind the last bytes as closed, not as a slow device', async () => {
+    // node-serialport's poller can miss the HUP behind the last bytes; bytes still in
+    // flight when the line drops may be lost, as on a real unplug. Either way the host
+    // must end with a closed port, never wait out timeouts forever.
+    for (let i = 0; i < 5; i++) {
+      const p = await createPtyPair(dir, `hup${i}`);
+      const h = await SerialTransport.open({ path: p.host, baudRate: 115200, parity: 'none' });
+      const d = await SerialTransport.open({ path: p.device, baudRate: 115200, parity: 'none' });
+      try {
+        await d.write(new TextEncoder().encode('OK\r\n'));
+        await p.close();
+        let err: unknown;
+        for (let reads = 0; reads < 10 && err === undefined; reads++) {
+          await h.read(64, 300).catch((e: unknown) => (err = e));
+        }
+        assert.ok(err instanceof TransportClosedError, `got ${String(err)}`);
+        assert.equal(h.isOpen, false);
+      } finally {
+        await h.close();
+        await d.close();
+      }
+    }
+  });
 });
