@@ -5,9 +5,14 @@
 import type { EventChannel, EventOf, RequestChannel, RequestOf, ResponseOf } from './channels.ts';
 import type { Result } from './result.ts';
 
+/** An operator's view can change the station; a watch view (supervisor) only reads. */
+export type Access = 'operate' | 'watch';
+
 export interface KeylineApi {
   /** Which transport carries the calls; shown to the operator. */
   readonly transport: 'electron' | 'bridge';
+  /** What this view may do (see `watchChannels`); may change when the bridge connects. */
+  readonly access: Access;
   call<C extends RequestChannel>(channel: C, request: RequestOf<C>): Promise<Result<ResponseOf<C>>>;
   /** Returns a function that removes the listener. */
   subscribe<E extends EventChannel>(

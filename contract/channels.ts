@@ -46,6 +46,21 @@ export const requestChannels = [
   'ledger:export',
 ] as const satisfies readonly (keyof typeof requestSchemas)[];
 
+/**
+ * What a watch-only view (a supervisor over the bridge) may call: reads, never changes.
+ * Everything else is refused with `forbidden`.
+ */
+export const watchChannels = [
+  'station:status',
+  'ports:list',
+  'layout:list',
+  'layout:load',
+  'fixture:status',
+  'batch:state',
+  'ledger:search',
+  'ledger:device',
+] as const satisfies readonly RequestChannel[];
+
 /** Main → renderer notifications. */
 export const eventChannels = [
   'batch:event',

@@ -7,6 +7,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Access } from '../../contract/api.ts';
+import { watchChannels } from '../../contract/channels.ts';
 import { bridgeCallSchema } from '../../contract/schemas.ts';
 import type { Dispatch } from '../app/dispatch.ts';
 import { failure } from '../app/errors.ts';
@@ -23,6 +25,8 @@ export interface BridgeOptions {
   rendererDir: string;
   dispatch: Dispatch;
   events: EventHub;
+  /** 'watch' serves a read-only view (a supervisor): only `watchChannels` are answered. */
+  access?: Access;
   /** Fixed token for tests; a random one otherwise. */
   token?: string;
   log?: (line: string) => void;
@@ -82,7 +86,17 @@ export async function startBridge(opts: BridgeOptions): Promise<BridgeServer> {
     handleProtocols: (protocols) => (protocols.has(bridgeProtocol) ? bridgeProtocol : false),
   });
 
+  const access: Access = opts.access ?? 'operate';
+  const allowed = new Set<string>(watchChannels);
+  const dispatch: Dispatch = (channel, request) =>
+    access === 'watch' && !allowed.has(String(channel))
+      ? Promise.resolve(
+          failure('forbidden', `${String(channel).slice(0, 64)}: this view is watch-only`),
+        )
+      : opts.dispatch(channel, request);
+
   function attach(ws: WebSocket): void {
+    ws.send(JSON.stringify({ type: 'hello', access }));
     const disconnect = opts.events.connect((channel, payload) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'event', channel, payload }));
     });
@@ -107,7 +121,7 @@ export async function startBridge(opts: BridgeOptions): Promise<BridgeServer> {
           } else ws.close(1008, 'malformed call envelope');
           return;
         }
-        const result = await opts.dispatch(call.data.channel, call.data.request);
+        const result = await dispatch(call.data.channel, call.data.request);
         if (ws.readyState === ws.OPEN) {
           ws.send(JSON.stringify({ type: 'result', id: call.data.id, result }));
         }

@@ -8,6 +8,7 @@ import { isEventChannel, isRequestChannel } from '../../contract/channels.ts';
 
 const api: KeylineApi = {
   transport: 'electron',
+  access: 'operate',
   call(channel, request) {
     if (!isRequestChannel(channel)) {
       return Promise.resolve({

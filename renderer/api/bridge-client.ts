@@ -3,7 +3,7 @@
  * loopback WebSocket bridge. The per-start token comes from the page URL's fragment
  * (never sent in an HTTP request) and is offered on the WebSocket handshake.
  */
-import type { KeylineApi } from '../../contract/api.ts';
+import type { Access, KeylineApi } from '../../contract/api.ts';
 import type { EventChannel, RequestChannel } from '../../contract/channels.ts';
 import type { Failure, Result } from '../../contract/result.ts';
 
@@ -42,6 +42,8 @@ export function connectBridge(url: string, token: string): BridgeClient {
   let ws: WebSocket | null = null;
   let closed = false;
   let retry: ReturnType<typeof setTimeout> | null = null;
+  // Until the bridge says otherwise, assume the least: a watch-only view.
+  let access: Access = 'watch';
 
   const setConnected = (c: boolean) => connListeners.forEach((l) => l(c));
 
@@ -55,6 +57,7 @@ export function connectBridge(url: string, token: string): BridgeClient {
     socket.onmessage = (ev) => {
       let msg: {
         type?: string;
+        access?: string;
         id?: number;
         result?: Result<unknown>;
         channel?: string;
@@ -65,7 +68,10 @@ export function connectBridge(url: string, token: string): BridgeClient {
       } catch {
         return;
       }
-      if (msg.type === 'result' && typeof msg.id === 'number') {
+      if (msg.type === 'hello') {
+        access = msg.access === 'operate' ? 'operate' : 'watch';
+        setConnected(true);
+      } else if (msg.type === 'result' && typeof msg.id === 'number') {
         const p = pending.get(msg.id);
         if (!p || !msg.result) return;
         pending.delete(msg.id);
@@ -89,6 +95,9 @@ export function connectBridge(url: string, token: string): BridgeClient {
 
   return {
     transport: 'bridge',
+    get access() {
+      return access;
+    },
     call(channel: RequestChannel, request: unknown) {
       const id = nextId++;
       const frame = JSON.stringify({ type: 'call', id, channel, request });

@@ -11,6 +11,13 @@ import type { Failure } from '../../contract/result.ts';
 
 export const ApiContext = createContext<KeylineApi | null>(null);
 
+/** False in a supervisor's watch-only view: controls that change the station are disabled. */
+export const CanOperateContext = createContext(true);
+
+export function useCanOperate(): boolean {
+  return useContext(CanOperateContext);
+}
+
 export function useApi(): KeylineApi {
   const api = useContext(ApiContext);
   if (!api) throw new Error('ApiContext missing');

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { LedgerDeviceDetail } from '../../contract/types.ts';
-import { useCall } from '../api/context.tsx';
+import { useCall, useCanOperate } from '../api/context.tsx';
 import { ErrorLine } from './error-line.tsx';
 
 const reasons = ['keyCompromise', 'superseded', 'cessationOfOperation', 'unspecified'] as const;
@@ -16,6 +16,7 @@ export function DeviceDetail({
   const [reason, setReason] = useState<(typeof reasons)[number]>('keyCompromise');
   const [confirm, setConfirm] = useState(false);
   const revoke = useCall('ledger:revoke');
+  const canOperate = useCanOperate();
   const h = detail.hit;
   return (
     <section className="panel detail" aria-labelledby="detail-h" data-testid="device-detail">
@@ -70,7 +71,7 @@ export function DeviceDetail({
           </li>
         ))}
       </ol>
-      {h.status !== 'revoked' && (
+      {h.status !== 'revoked' && canOperate && (
         <div className="revoke">
           <label htmlFor="revoke-reason">Revocation reason</label>
           <select

@@ -7,7 +7,7 @@ import type {
   StationStatus,
   VirtualFixtureInfo,
 } from '../../contract/types.ts';
-import { useApi, useCall, useEvent } from '../api/context.tsx';
+import { useApi, useCall, useCanOperate, useEvent } from '../api/context.tsx';
 import { AssignmentPanel } from './assignment-panel.tsx';
 import { ErrorLine } from './error-line.tsx';
 import { SlotTile } from './slot-tile.tsx';
@@ -43,6 +43,7 @@ function shortPort(p: string): string {
 /** Fixture: one tile per slot, batch control, virtual fixture, port assignment, throughput. */
 export function FixtureView({ status, ready }: { status: StationStatus; ready: boolean }) {
   const api = useApi();
+  const canOperate = useCanOperate();
   const [batch, setBatch] = useState<BatchState | null>(null);
   const [assign, setAssign] = useState<SlotAssignment[]>([]);
   const [virt, setVirt] = useState<VirtualFixtureInfo | null>(null);
@@ -109,96 +110,98 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
   return (
     <div className="fixture-view">
       <section className="toolbar" aria-label="Batch control">
-        <button
-          type="button"
-          className="primary big"
-          disabled={!ready || running || !complete || start.busy}
-          onClick={async () => {
-            const b = await start.run({ slots: assign });
-            if (b) setBatch(b);
-          }}
-        >
-          Start batch
-        </button>
-        <button
-          type="button"
-          className="danger big"
-          disabled={!running || stop.busy}
-          onClick={async () => {
-            const b = await stop.run({});
-            if (b) setBatch(b);
-          }}
-        >
-          Stop batch
-        </button>
-        <span
-          className="batch-state"
-          data-testid="batch-state"
-          data-running={running ? 'true' : 'false'}
-        >
-          {running ? 'Batch running' : batch?.id ? 'Batch finished' : 'No batch'}
-        </span>
-        {!ready && (
-          <span className="hint">
-            {!status.unlocked ? 'Unlock the station first.' : 'Choose a product profile first.'}
+        <fieldset className="plain" disabled={!canOperate}>
+          <button
+            type="button"
+            className="primary big"
+            disabled={!ready || running || !complete || start.busy}
+            onClick={async () => {
+              const b = await start.run({ slots: assign });
+              if (b) setBatch(b);
+            }}
+          >
+            Start batch
+          </button>
+          <button
+            type="button"
+            className="danger big"
+            disabled={!running || stop.busy}
+            onClick={async () => {
+              const b = await stop.run({});
+              if (b) setBatch(b);
+            }}
+          >
+            Stop batch
+          </button>
+          <span
+            className="batch-state"
+            data-testid="batch-state"
+            data-running={running ? 'true' : 'false'}
+          >
+            {running ? 'Batch running' : batch?.id ? 'Batch finished' : 'No batch'}
           </span>
-        )}
-        <span className="spacer" />
-        <span className="kpi-strip num" aria-label="Batch totals">
-          <span className="pass-text">{batch?.stats.passed ?? 0} PASS</span>
-          <span className="fail-text">{batch?.stats.failed ?? 0} FAIL</span>
-          <span>{(batch?.stats.boardsPerHour ?? 0).toFixed(0)}/h</span>
-        </span>
-        <fieldset className="virtual">
-          <legend>Virtual fixture</legend>
-          {virt?.running ? (
-            <>
-              <span className="num" data-testid="virtual-running">
-                {virt.slots.length} simulated boards
-              </span>
-              <button
-                type="button"
-                disabled={running || stopVirt.busy}
-                onClick={async () => {
-                  const f = await stopVirt.run({});
-                  if (f) {
-                    setVirt(f);
-                    setAssign((a) => a.filter((s) => !virtualPorts.has(s.modemPort)));
-                    setPortsVersion((v) => v + 1);
-                  }
-                }}
-              >
-                Stop virtual fixture
-              </button>
-            </>
-          ) : (
-            <>
-              <label htmlFor="virt-slots">Boards</label>
-              <input
-                id="virt-slots"
-                type="number"
-                min={1}
-                max={16}
-                value={virtSlots}
-                onChange={(e) => setVirtSlots(Number(e.target.value))}
-                className="num narrow"
-              />
-              <button
-                type="button"
-                disabled={startVirt.busy}
-                onClick={async () => {
-                  const f = await startVirt.run({ slots: virtSlots });
-                  if (f) {
-                    setVirt(f);
-                    setAssign(f.slots);
-                    setPortsVersion((v) => v + 1);
-                  }
-                }}
-              >
-                {startVirt.busy ? 'Starting…' : 'Start virtual fixture'}
-              </button>
-            </>
+          {!ready && (
+            <span className="hint">
+              {!status.unlocked ? 'Unlock the station first.' : 'Choose a product profile first.'}
+            </span>
           )}
+          <span className="spacer" />
+          <span className="kpi-strip num" aria-label="Batch totals">
+            <span className="pass-text">{batch?.stats.passed ?? 0} PASS</span>
+            <span className="fail-text">{batch?.stats.failed ?? 0} FAIL</span>
+            <span>{(batch?.stats.boardsPerHour ?? 0).toFixed(0)}/h</span>
+          </span>
+          <fieldset className="virtual">
+            <legend>Virtual fixture</legend>
+            {virt?.running ? (
+              <>
+                <span className="num" data-testid="virtual-running">
+                  {virt.slots.length} simulated boards
+                </span>
+                <button
+                  type="button"
+                  disabled={running || stopVirt.busy}
+                  onClick={async () => {
+                    const f = await stopVirt.run({});
+                    if (f) {
+                      setVirt(f);
+                      setAssign((a) => a.filter((s) => !virtualPorts.has(s.modemPort)));
+                      setPortsVersion((v) => v + 1);
+                    }
+                  }}
+                >
+                  Stop virtual fixture
+                </button>
+              </>
+            ) : (
+              <>
+                <label htmlFor="virt-slots">Boards</label>
+                <input
+                  id="virt-slots"
+                  type="number"
+                  min={1}
+                  max={16}
+                  value={virtSlots}
+                  onChange={(e) => setVirtSlots(Number(e.target.value))}
+                  className="num narrow"
+                />
+                <button
+                  type="button"
+                  disabled={startVirt.busy}
+                  onClick={async () => {
+                    const f = await startVirt.run({ slots: virtSlots });
+                    if (f) {
+                      setVirt(f);
+                      setAssign(f.slots);
+                      setPortsVersion((v) => v + 1);
+                    }
+                  }}
+                >
+                  {startVirt.busy ? 'Starting…' : 'Start virtual fixture'}
+                </button>
+              </>
+            )}
+          </fieldset>
         </fieldset>
       </section>
       <ErrorLine
@@ -223,7 +226,7 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
             <SlotTile
               key={s.slot}
               slot={s}
-              canRerun={ready && !!batch?.id && s.phase === 'fail' && !rerun.busy}
+              canRerun={canOperate && ready && !!batch?.id && s.phase === 'fail' && !rerun.busy}
               onRerun={async () => {
                 const b = await rerun.run({ slot: s.slot });
                 if (b) setBatch(b);
@@ -233,19 +236,21 @@ export function FixtureView({ status, ready }: { status: StationStatus; ready: b
                   ? 'simulated board'
                   : `${shortPort(s.modemPort)} · ${shortPort(s.mcuPort)}`
               }
-              faults={virtualPorts.has(s.modemPort) ? (virt?.faults ?? []) : []}
+              faults={canOperate && virtualPorts.has(s.modemPort) ? (virt?.faults ?? []) : []}
               onInjectFault={(fault) => void inject.run({ slot: s.slot, fault })}
             />
           ))}
         </section>
         <div className="side">
           <Throughput stats={batch?.stats ?? emptyStats} />
-          <AssignmentPanel
-            slots={assign}
-            onChange={setAssign}
-            disabled={running}
-            portsVersion={portsVersion}
-          />
+          <fieldset className="plain" disabled={!canOperate}>
+            <AssignmentPanel
+              slots={assign}
+              onChange={setAssign}
+              disabled={running}
+              portsVersion={portsVersion}
+            />
+          </fieldset>
         </div>
       </div>
     </div>

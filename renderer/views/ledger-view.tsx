@@ -6,7 +6,7 @@ import type {
   LedgerHit,
   StationStatus,
 } from '../../contract/types.ts';
-import { useCall, useEvent } from '../api/context.tsx';
+import { useCall, useCanOperate, useEvent } from '../api/context.tsx';
 import { DeviceDetail } from './device-detail.tsx';
 import { ErrorLine } from './error-line.tsx';
 
@@ -16,6 +16,7 @@ export function LedgerView({ status }: { status: StationStatus }) {
   const [hits, setHits] = useState<LedgerHit[] | null>(null);
   const [detail, setDetail] = useState<LedgerDeviceDetail | null>(null);
   const search = useCall('ledger:search');
+  const canOperate = useCanOperate();
   const device = useCall('ledger:device');
 
   async function submit(e: FormEvent) {
@@ -45,14 +46,16 @@ export function LedgerView({ status }: { status: StationStatus }) {
           <ErrorLine error={search.error} />
           <ErrorLine error={device.error} />
         </section>
-        <ExportPanel
-          disabled={!status.exists}
-          defaultDir={
-            status.dir
-              ? `${status.dir}/exports/ledger-${new Date().toISOString().slice(0, 10)}`
-              : ''
-          }
-        />
+        <fieldset className="plain" disabled={!canOperate}>
+          <ExportPanel
+            disabled={!status.exists}
+            defaultDir={
+              status.dir
+                ? `${status.dir}/exports/ledger-${new Date().toISOString().slice(0, 10)}`
+                : ''
+            }
+          />
+        </fieldset>
       </div>
       {hits && (
         <section className="panel" aria-label="Search results">

@@ -21,6 +21,7 @@ const long = { timeout: 180_000 };
 let dir: string;
 let app: StationApp;
 let bridge: BridgeServer;
+let watchBridge: BridgeServer;
 let browser: Browser;
 let page: Page;
 /** Every WebSocket frame the renderer received. */
@@ -37,6 +38,13 @@ before(async () => {
     virtualFixture: { latencyScale: 0.1 },
   });
   bridge = await startBridge({ port: 0, rendererDir, dispatch: app.dispatch, events: app.events });
+  watchBridge = await startBridge({
+    port: 0,
+    rendererDir,
+    dispatch: app.dispatch,
+    events: app.events,
+    access: 'watch',
+  });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -58,6 +66,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await bridge?.close();
+  await watchBridge?.close();
   await app?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
@@ -172,6 +181,27 @@ test('ledger: search by IMEI, decoded certificates, revoke, export and verify', 
   await page.getByLabel('IMEI, ICCID, MCU UID or device ID').fill('');
   await page.getByRole('button', { name: 'Search' }).click();
   await results.locator('caption').filter({ hasText: '9 devices' }).waitFor();
+});
+
+test('a supervisor watch view shows the same live station with every control disabled', async () => {
+  const watcher = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await watcher.goto(watchBridge.url);
+    await watcher.getByTestId('watch-only').waitFor();
+    assert.equal(await watcher.getByRole('button', { name: 'Lock station' }).isDisabled(), true);
+    await watcher
+      .getByRole('navigation', { name: 'Views' })
+      .getByRole('button', { name: 'Fixture', exact: true })
+      .click();
+    await watcher.locator('[data-testid="slot-2"][data-phase="pass"]').waitFor(long);
+    assert.equal(await watcher.getByRole('button', { name: 'Start batch' }).isDisabled(), true);
+    assert.equal(
+      await watcher.getByRole('button', { name: 'Stop virtual fixture' }).isDisabled(),
+      true,
+    );
+  } finally {
+    await watcher.close();
+  }
 });
 
 test('nothing the renderer received holds a private key or the passphrase; no page errors', () => {

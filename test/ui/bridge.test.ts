@@ -154,10 +154,14 @@ test('with the token, calls go through the same validation as IPC and events arr
   });
   assert.equal(envelope.result.code, 'invalid-request');
 
-  const event = new Promise<{ type: string; channel: string }>((resolve) => {
+  const event = new Promise<{ type: string; channel: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no event')), 10_000);
     ws.on('message', (d) => {
       const m = JSON.parse(String(d));
-      if (m.type === 'event') resolve(m);
+      if (m.type === 'event') {
+        clearTimeout(timer);
+        resolve(m);
+      }
     });
   });
   app.events.emit('fixture:changed', { running: false, slots: [], faults: [] });
@@ -170,4 +174,54 @@ test('with the token, calls go through the same validation as IPC and events arr
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   ws.send('{not json');
   assert.equal(await closed, 1003);
+});
+
+test('a watch-only bridge on the same station answers reads and refuses every change', async () => {
+  const watch = await startBridge({
+    port: 0,
+    rendererDir: join(dir, 'renderer'),
+    dispatch: app.dispatch,
+    events: app.events,
+    access: 'watch',
+  });
+  try {
+    assert.notEqual(watch.token, bridge.token);
+    // Listen from the start: the hello frame can arrive in the same tick as 'open'.
+    const w = new WebSocket(`ws://127.0.0.1:${watch.port}/bridge`, [
+      'keyline.v1',
+      `token.${watch.token}`,
+    ]);
+    const helloP = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no hello')), 10_000);
+      w.once('message', (d) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(String(d)));
+      });
+    });
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no open')), 10_000);
+      w.once('open', () => {
+        clearTimeout(timer);
+        resolve(w);
+      });
+      w.once('error', reject);
+    });
+    const hello = await helloP;
+    assert.deepEqual(hello, { type: 'hello', access: 'watch' });
+    const status = await call(ws, { type: 'call', id: 1, channel: 'station:status', request: {} });
+    assert.equal(status.result.ok, true);
+    const slots = [{ slot: 1, modemPort: '/dev/a', mcuPort: '/dev/b' }];
+    for (const [channel, request] of [
+      ['batch:start', { slots }],
+      ['station:lock', {}],
+      ['ledger:export', { outDir: join(dir, 'x') }],
+      ['fixture:start-virtual', { slots: 1 }],
+    ] as const) {
+      const r = await call(ws, { type: 'call', id: 2, channel, request });
+      assert.equal(r.result.code, 'forbidden', channel);
+    }
+    ws.close();
+  } finally {
+    await watch.close();
+  }
 });

@@ -85,7 +85,15 @@ test('keyline ui builds the renderer if missing, prints a tokened loopback URL, 
     assert.equal(refused, 401);
 
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('no exit within 30 s of SIGTERM'), 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    assert.equal(code, 0, stderr);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
