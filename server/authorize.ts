@@ -12,7 +12,10 @@ export type DecisionReason =
   | 'unknown-device'
   | 'aborted'
   | 'revoked'
-  | 'not-modem-certificate';
+  | 'not-modem-certificate'
+  /** Server policy: the audit found this modem's key readable over AT and the connection
+   *  does not carry MCU-sealed payloads (docs/threat-model.md, "SSL key theft"). */
+  | 'modem-key-readable';
 
 /** One authentication decision (also what the server logs, one JSON line each). */
 export interface Decision {

@@ -39,6 +39,12 @@ export interface DeviceServerOptions {
   endToEnd?: Omit<MessageEndpointOptions, 'store'>;
   /** TLS handshake timeout (default 10 s). */
   handshakeTimeoutMs?: number;
+  /**
+   * Policy on the station's audit (issue 12): a device whose modem key the audit found
+   * readable over AT is refused unless this server takes only MCU-sealed payloads from it
+   * (the end-to-end endpoint). A stolen modem key then buys an attacker nothing.
+   */
+  refuseReadableModemKeyUnlessSealed?: boolean;
 }
 
 /**
@@ -101,6 +107,29 @@ export class DeviceServer {
     }
   }
 
+  /** Whether accepted connections of this server carry only MCU-sealed payloads. */
+  private get takesOnlySealedPayloads(): boolean {
+    return !this.opts.onDevice && this.opts.endToEnd !== undefined;
+  }
+
+  private applyPolicy(d: Decision): Decision {
+    if (
+      d.accepted &&
+      this.opts.refuseReadableModemKeyUnlessSealed &&
+      d.device?.modemKeyReadable === true &&
+      !this.takesOnlySealedPayloads
+    ) {
+      return {
+        ...d,
+        accepted: false,
+        reason: 'modem-key-readable',
+        detail:
+          'the station audit found this modem key readable over AT; this endpoint does not require MCU-sealed payloads',
+      };
+    }
+    return d;
+  }
+
   private onConnection(socket: TLSSocket): void {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
@@ -108,7 +137,7 @@ export class DeviceServer {
     socket.setTimeout(30_000, () => socket.destroy());
     const peer = socket.getPeerCertificate(false);
     const der = peer && 'raw' in peer && peer.raw ? new Uint8Array(peer.raw) : undefined;
-    const d = authorizeCertificate(this.opts.store, der);
+    const d = this.applyPolicy(authorizeCertificate(this.opts.store, der));
     const { device, ...rest } = d;
     this.emit({
       ...rest,

@@ -71,8 +71,32 @@ function runVerify(flags: Flags, io: CliIO, json: boolean): number {
   if (!path || extra.length) throw new UsageError('usage: keyline ledger verify PATH');
   const checkChains = !flags.bool('no-chains');
   flags.rejectUnknown();
+  // Audit findings travel in commit records (issue 12); the verifier hands each verified
+  // record over, so what is shown is what the signatures cover.
+  const withFindings: {
+    index: number;
+    deviceId: string;
+    modemKeyReadable: boolean | null;
+    findings: { id: string; severity: string; summary: string }[];
+  }[] = [];
   try {
-    const v = readExport(resolve(path), { checkChains });
+    const v = readExport(resolve(path), {
+      checkChains,
+      onRecord: (index, r) => {
+        if (r.type !== 'commit') return;
+        if ((r.findings?.length ?? 0) === 0 && r.modemKeyReadable !== true) return;
+        withFindings.push({
+          index,
+          deviceId: r.deviceId,
+          modemKeyReadable: r.modemKeyReadable ?? null,
+          findings: (r.findings ?? []).map((f) => ({
+            id: f.id,
+            severity: f.severity,
+            summary: f.summary,
+          })),
+        });
+      },
+    });
     const cp = v.checkpoint.checkpoint;
     const result = {
       ok: true,
@@ -86,13 +110,20 @@ function runVerify(flags: Flags, io: CliIO, json: boolean): number {
       counts: v.counts,
       revokedSerials: v.crl.serialsHex.length,
       chainsChecked: v.chainsChecked,
+      devicesWithFindings: withFindings,
     };
     if (json) printJson(io, result);
-    else
+    else {
       io.stdout.write(
         `OK: records ${v.manifest.firstIndex}..${cp.treeSize - 1} of station ${v.stationId}, ` +
           `root ${cp.rootHashHex}\n`,
       );
+      for (const d of withFindings) {
+        const list = d.findings.map((f) => `${f.id} (${f.severity})`).join(', ');
+        const key = d.modemKeyReadable ? '; modem key readable over AT' : '';
+        io.stdout.write(`  audit findings #${d.index} ${d.deviceId}: ${list || 'none'}${key}\n`);
+      }
+    }
     return 0;
   } catch (e) {
     if (!(e instanceof ExportVerificationError)) throw e;

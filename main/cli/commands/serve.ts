@@ -1,7 +1,7 @@
 /**
  * `keyline serve --ledger EXPORT [--ledger EXPORT2 ...] --port P [--host 127.0.0.1]
  *   [--db FILE] [--cert FILE --key FILE] [--no-chains] [--e2e-key FILE [--create-e2e-key]]
- *   [--json]`
+ *   [--refuse-readable-keys] [--json]`
  * Imports the exports (verified; a fork is refused) into the device store (SQLite, in
  * memory unless --db), then runs the reference mutual-TLS server until signalled. Without
  * --cert/--key it makes an ephemeral self-signed certificate and prints it. One JSON line
@@ -12,6 +12,9 @@
  * from KEYLINE_E2E_PASSPHRASE or a prompt. --create-e2e-key makes that file when it does
  * not exist and prints the public key the product profile's endToEnd.serverPublicKeyHex
  * must carry.
+ *
+ * --refuse-readable-keys refuses devices whose modem key the station audit found readable
+ * over AT, unless --e2e-key makes this server take only MCU-sealed payloads.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -35,7 +38,7 @@ import { Flags, parseArgs, UsageError } from '../args.ts';
 import { printJson, type CliIO } from '../io.ts';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const flags = new Flags(parseArgs(argv, ['no-chains', 'create-e2e-key']));
+  const flags = new Flags(parseArgs(argv, ['no-chains', 'create-e2e-key', 'refuse-readable-keys']));
   const json = flags.bool('json');
   const exports = flags.all('ledger');
   if (exports.length === 0) throw new UsageError('missing --ledger EXPORT');
@@ -48,6 +51,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const checkChains = !flags.bool('no-chains');
   const e2eKeyFile = flags.string('e2e-key');
   const createE2eKey = flags.bool('create-e2e-key');
+  const refuseReadableKeys = flags.bool('refuse-readable-keys');
   flags.rejectUnknown();
   if (createE2eKey && !e2eKeyFile) throw new UsageError('--create-e2e-key needs --e2e-key FILE');
   const e2eKey = e2eKeyFile
@@ -87,6 +91,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       port,
       host,
       onDecision: (d) => printJson(io, { event: 'decision', ...d }),
+      refuseReadableModemKeyUnlessSealed: refuseReadableKeys,
       ...(e2eKey
         ? {
             endToEnd: {
