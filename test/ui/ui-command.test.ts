@@ -44,6 +44,8 @@ test('keyline ui builds the renderer if missing, prints a tokened loopback URL, 
       join(dir, 'station'),
       '--renderer-dir',
       rendererDir,
+      '--watch-port',
+      '0',
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -69,8 +71,14 @@ test('keyline ui builds the renderer if missing, prints a tokened loopback URL, 
       });
       child.once('exit', () => reject(new Error(`exited early; stderr: ${stderr}`)));
     });
-    const info = JSON.parse(first) as { url: string; port: number; station: string };
+    const info = JSON.parse(first) as { url: string; port: number; watchUrl: string };
     assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32}$/);
+    assert.match(info.watchUrl, /^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32}$/);
+    assert.notEqual(
+      info.watchUrl.split('#')[1],
+      info.url.split('#')[1],
+      'each bridge has its own token',
+    );
     assert.ok(existsSync(join(rendererDir, 'index.html')), 'the renderer was built on start');
     const page = await httpGet(info.url.split('#')[0]);
     assert.equal(page.status, 200);
