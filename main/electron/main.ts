@@ -4,9 +4,10 @@
  */
 import { app, BrowserWindow } from 'electron';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStationApp } from '../app/station-app.ts';
+import { startBridge } from '../bridge/server.ts';
 import { ipcFor } from './ipc.ts';
 import { createStationWindow, defaultPaths, hardenSession, rendererFileUrl } from './window.ts';
 
@@ -27,6 +28,19 @@ async function start(): Promise<void> {
   station.events.connect((channel, payload) => {
     if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
   });
+  // Optional supervisor view of this live station: a watch-only loopback bridge.
+  const watchPort = process.env.KEYLINE_WATCH_PORT;
+  const watch = watchPort
+    ? await startBridge({
+        port: Number(watchPort),
+        rendererDir: dirname(paths.rendererHtml),
+        dispatch: station.dispatch,
+        events: station.events,
+        access: 'watch',
+        log: (line) => console.log(line),
+      })
+    : null;
+  if (watch) console.log(`keyline: supervisor view (watch only): ${watch.url}`);
   win = await createStationWindow(paths);
   win.on('closed', () => {
     win = null;
@@ -37,7 +51,9 @@ async function start(): Promise<void> {
     if (disposed) return;
     e.preventDefault();
     disposed = true;
-    void station.dispose().finally(() => app.quit());
+    void Promise.resolve(watch?.close())
+      .then(() => station.dispose())
+      .finally(() => app.quit());
   });
 }
 
