@@ -100,74 +100,86 @@ const F4: FamilyModel = {
   programUsPer4Bytes: 16,
 };
 
-const L4: FamilyModel = {
+/** What differs between single-bank parts whose flash is uniform pages with one erase time. */
+type PagedPartSpec = Omit<
+  FamilyModel,
+  'flashBase' | 'sramBase' | 'sectors' | 'banks' | 'eraseMs'
+> & {
+  readonly pageSize: number;
+  readonly pageEraseMs: number;
+};
+
+function pagedPart({ pageSize, pageEraseMs, ...spec }: PagedPartSpec): FamilyModel {
+  const pageCount = spec.flashSize / pageSize;
+  return {
+    ...spec,
+    flashBase: FLASH_BASE,
+    sramBase: SRAM_BASE,
+    sectors: uniformSectors(pageCount, pageSize),
+    banks: [[0, pageCount - 1]],
+    eraseMs: () => pageEraseMs,
+  };
+}
+
+// L43x datasheet: page erase 22 ms, mass erase 22 ms, 64-bit program 82 µs.
+const L4 = pagedPart({
   family: 'L4',
   pid: 0x435,
   partName: 'STM32L43x/44x',
   bootloaderVersion: 0x31,
   commands: V3_COMMANDS,
-  flashBase: FLASH_BASE,
   flashSize: 256 * KiB,
-  sectors: uniformSectors(128, 2 * KiB),
-  banks: [[0, 127]],
-  sramBase: SRAM_BASE,
+  pageSize: 2 * KiB,
   sramSize: 64 * KiB,
   uidAddress: 0x1fff_7590,
   flashSizeAddress: 0x1fff_75e0,
   systemMemory: { start: 0x1fff_0000, end: 0x1fff_7600 },
   romEnd: 0x1fff_7000,
   optionBytes: { start: 0x1fff_7800, end: 0x1fff_7810 },
-  // L43x datasheet: page erase 22 ms, mass erase 22 ms, 64-bit program 82 µs.
-  eraseMs: () => 22,
+  pageEraseMs: 22,
   massEraseMs: 22,
   programUsPer4Bytes: 41,
-};
+});
 
-const G0: FamilyModel = {
+// G07x datasheet: page erase 22 ms, mass erase 22 ms, 64-bit program 85 µs.
+const G0 = pagedPart({
   family: 'G0',
   pid: 0x460,
   partName: 'STM32G07x/08x',
   bootloaderVersion: 0x31,
   commands: V3_COMMANDS,
-  flashBase: FLASH_BASE,
   flashSize: 128 * KiB,
-  sectors: uniformSectors(64, 2 * KiB),
-  banks: [[0, 63]],
-  sramBase: SRAM_BASE,
+  pageSize: 2 * KiB,
   sramSize: 36 * KiB,
   uidAddress: 0x1fff_7590,
   flashSizeAddress: 0x1fff_75e0,
   systemMemory: { start: 0x1fff_0000, end: 0x1fff_7600 },
   romEnd: 0x1fff_7000,
   optionBytes: { start: 0x1fff_7800, end: 0x1fff_7810 },
-  // G07x datasheet: page erase 22 ms, mass erase 22 ms, 64-bit program 85 µs.
-  eraseMs: () => 22,
+  pageEraseMs: 22,
   massEraseMs: 22,
   programUsPer4Bytes: 43,
-};
+});
 
-const F1: FamilyModel = {
+// F103 datasheet: page erase 20 ms, mass erase 20 ms, half-word program 52.5 µs.
+const F1 = pagedPart({
   family: 'F1',
   pid: 0x410,
   partName: 'STM32F10x medium-density',
   bootloaderVersion: 0x22,
   commands: V2_COMMANDS,
-  flashBase: FLASH_BASE,
   flashSize: 128 * KiB,
-  sectors: uniformSectors(128, KiB),
-  banks: [[0, 127]],
-  sramBase: SRAM_BASE,
+  pageSize: KiB,
   sramSize: 20 * KiB,
   uidAddress: 0x1fff_f7e8,
   flashSizeAddress: 0x1fff_f7e0,
   systemMemory: { start: 0x1fff_f000, end: 0x1fff_f800 },
   romEnd: 0x1fff_f7e0,
   optionBytes: { start: 0x1fff_f800, end: 0x1fff_f810 },
-  // F103 datasheet: page erase 20 ms, mass erase 20 ms, half-word program 52.5 µs.
-  eraseMs: () => 20,
+  pageEraseMs: 20,
   massEraseMs: 20,
   programUsPer4Bytes: 105,
-};
+});
 
 const MODELS: Readonly<Record<McuFamily, FamilyModel>> = { F4, L4, G0, F1 };
 
