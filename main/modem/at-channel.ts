@@ -69,7 +69,7 @@ export class AtChannel {
 
   /**
    * Writes and waits for the OS to take the bytes, by `timeoutMs`: a peer that stops
-   * reading must not hold a slot forever (the drain itself cannot be cancelled; it is
+   * reading must not hold a slot forever (the write itself cannot be cancelled; it is
    * left to finish or fail when the port closes).
    */
   async write(bytes: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<void> {

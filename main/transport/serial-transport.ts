@@ -63,23 +63,16 @@ export class SerialTransport implements Transport {
     if (!this.isOpen)
       throw new TransportError('closed', this.path, `${this.path}: write on a closed port`);
     await new Promise<void>((resolve, reject) => {
-      this.port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => {
-        if (err)
-          reject(
-            new TransportError(
-              'write-failed',
-              this.path,
-              `${this.path}: write failed (${err.message})`,
-            ),
-          );
-      });
-      this.port.drain((err) =>
+      // The write callback fires once the OS has taken every byte. No drain() after it:
+      // tcdrain occupies a thread-pool thread until the far end has read the bytes, and
+      // every protocol here proves delivery with its answer anyway.
+      this.port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) =>
         err
           ? reject(
               new TransportError(
                 'write-failed',
                 this.path,
-                `${this.path}: drain failed (${err.message})`,
+                `${this.path}: write failed (${err.message})`,
               ),
             )
           : resolve(),

@@ -8,7 +8,11 @@ export interface Transport {
   /** Human-readable name for errors and logs (the port path). */
   readonly path: string;
   readonly isOpen: boolean;
-  /** Resolves once the bytes have been handed to the OS (drained). */
+  /**
+   * Resolves once the OS has accepted every byte (the write returned). It does not wait for
+   * them to leave the UART: each protocol's answer proves delivery, and a drain per write
+   * would cost a thread-pool round trip on every command.
+   */
   write(bytes: Uint8Array): Promise<void>;
   /**
    * Resolves with between 1 and `max` bytes as soon as any are available.
