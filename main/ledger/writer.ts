@@ -87,6 +87,15 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** A validated record waiting for its group's write and sync. */
+interface StagedAppend {
+  index: number;
+  hash: Uint8Array;
+  frame: Uint8Array;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
 /** Grows a Float64Array of byte offsets (exact up to 2^53). */
 class OffsetList {
   private a = new Float64Array(1024);
@@ -119,6 +128,10 @@ export class LedgerWriter {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private broken: Error | undefined;
+  /** Records validated and applied in memory, waiting for the write that makes them durable. */
+  private staged: StagedAppend[] = [];
+  /** Whether a group write is queued that will take the staged records. */
+  private groupQueued = false;
 
   private constructor(
     readonly dir: string,
@@ -261,24 +274,67 @@ export class LedgerWriter {
   /**
    * Appends a record; resolves once it is on disk. The record is validated (schema and
    * its references: a commit must close an open intent of the same device, ...) first.
+   *
+   * Group commit: appends made while a write is in flight are written together once it
+   * ends and share one fdatasync; each promise still resolves only after the sync that
+   * covers its record. Records are checked against everything appended before them,
+   * durable or not, so the order of calls is the order in the file. A failed write or
+   * sync leaves the writer unusable: a failed fsync cannot be retried safely, and the
+   * queries already answer from the records it lost.
    */
   append(body: NewLedgerRecord): Promise<AppendResult> {
-    return this.serialize(async () => {
+    try {
       this.usable();
       const { record, bytes } = buildRecord(body);
       if (bytes.length > MAX_ENTRY_BYTES)
         throw new RecordFormatError(`record of ${bytes.length} bytes exceeds ${MAX_ENTRY_BYTES}`);
-      this.state.check(record, this.size);
+      const index = this.state.size;
+      this.state.check(record, index);
       const hash = leafHash(bytes);
       const frame = encodeFrame(bytes, hash);
-      const at = this.recordsEnd;
-      await this.durableWrite(this.records, frame, at, 'append');
-      this.recordsEnd = at + frame.length;
-      this.offsets.push(at);
-      this.tree.append(hash);
       this.state.apply(record);
-      return { index: this.size - 1, leafHashHex: toHex(hash) };
-    });
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.staged.push({ index, hash, frame, resolve, reject });
+        if (!this.groupQueued) {
+          this.groupQueued = true;
+          void this.serialize(() => this.writeGroup());
+        }
+      });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  /** Writes every staged record in one write and one fdatasync, then settles their promises. */
+  private async writeGroup(): Promise<void> {
+    // Appends arriving from here on queue the next group.
+    this.groupQueued = false;
+    const group = this.staged;
+    this.staged = [];
+    if (group.length === 0) return;
+    try {
+      if (this.broken) throw new LedgerWriteError(this.dir, 'earlier failed write', this.broken);
+      const at = this.recordsEnd;
+      const frames = group.length === 1 ? group[0].frame : Buffer.concat(group.map((g) => g.frame));
+      try {
+        await this.durableWrite(this.records, frames, at, 'append');
+      } catch (e) {
+        // The in-memory state already holds these records: nothing may be appended after them.
+        this.broken ??= e as Error;
+        throw e;
+      }
+      let offset = at;
+      for (const g of group) {
+        this.offsets.push(offset);
+        offset += g.frame.length;
+        this.tree.append(g.hash);
+      }
+      this.recordsEnd = offset;
+    } catch (e) {
+      for (const g of group) g.reject(e as Error);
+      return;
+    }
+    for (const g of group) g.resolve({ index: g.index, leafHashHex: toHex(g.hash) });
   }
 
   /** Signs a checkpoint of the current tree and stores it durably. */

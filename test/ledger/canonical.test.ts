@@ -66,6 +66,67 @@ describe('canonical JSON', () => {
       { numRuns: 60 },
     );
   });
+
+  it('accepts a JSON text exactly when re-encoding its value gives the same text', () => {
+    // The decoder validates the text in one pass; the reference is parse + re-encode.
+    const key = fc.string({
+      unit: fc.constantFrom('a', 'b', 'é', '\u{1f600}', '"', '\\', '\n', '\ud800', '1', '0'),
+      maxLength: 3,
+    });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer({ min: -20, max: 20 }),
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 3 }),
+      ),
+    })).value;
+    // Spellings a writer might produce: whitespace, other escapes, number forms, key order.
+    const respell = (text: string, pick: number): string => {
+      switch (pick % 7) {
+        case 0:
+          return text.replace(/,/, ', ');
+        case 1:
+          return text.replace(/"b"/, '"\\u0062"');
+        case 2:
+          return text.replace(/:(-?)(\d+)/, ':$1$2.0');
+        case 3:
+          return text.replace(/:(-?)(\d+)/, ':$1$2e0');
+        case 4:
+          return text.replace(/:0/, ':-0');
+        case 5:
+          return text.replace(/\\ud800/, '\\uD800');
+        default:
+          return JSON.stringify(JSON.parse(text), null, pick % 3);
+      }
+    };
+    const reference = (text: string): boolean => {
+      try {
+        return canonicalString(JSON.parse(text)) === text;
+      } catch {
+        return false;
+      }
+    };
+    fc.assert(
+      fc.property(json, fc.nat(), (v, pick) => {
+        const canonical = canonicalString(v);
+        for (const text of [canonical, respell(canonical, pick), JSON.stringify(v)]) {
+          let accepted = true;
+          try {
+            canonicalDecode(bytes(text));
+          } catch (e) {
+            assert.ok(e instanceof NonCanonicalError);
+            accepted = false;
+          }
+          assert.equal(accepted, reference(text), text);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
 });
 
 describe('ledger records', () => {

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { deriveDeviceId } from '../../certs/hardware-ids.ts';
 import { verifyCheckpointSignature } from '../../ledger/checkpoint.ts';
 import { leafHash, toHex } from '../../ledger/hash.ts';
 import { verifyInclusion } from '../../ledger/proofs.ts';
@@ -166,10 +167,21 @@ describe('LedgerWriter', () => {
       Array.from({ length: 16 }, (_, k) => k + 1),
     );
     const hashes = new Map(results.map((r) => [r.index, r.leafHashHex]));
+    // Appends made in one tick go out together; each is checked against the ones before
+    // it (the commit closes the intent queued just ahead of it), and a bad one fails alone.
+    const intent = w.append(intentFor(200));
+    const badCommit = w.append(commitFor(201, 17));
+    const commit = w.append(commitFor(200, 17));
+    const late = w.append(intentFor(202));
+    await assert.rejects(badCommit, LedgerConsistencyError);
+    for (const r of await Promise.all([intent, commit, late])) hashes.set(r.index, r.leafHashHex);
+    assert.deepEqual([...hashes.keys()].slice(-3), [17, 18, 19]);
+    assert.equal(w.size, 20);
     await w.close();
     const again = await open(dir);
     try {
-      assert.equal(again.size, 17);
+      assert.equal(again.size, 20);
+      assert.equal(again.findByDeviceId(deriveDeviceId(boardIds(200)))[0].status, 'committed');
       for (const [i, h] of hashes) assert.equal(toHex(leafHash(again.recordBytes(i))), h);
     } finally {
       await again.close();
@@ -267,7 +279,14 @@ describe('LedgerWriter', () => {
       const acked = new Map<number, string>();
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'append-child.ts'), dir],
+        [
+          '--import',
+          'tsx',
+          join(import.meta.dirname, 'fixtures', 'append-child.ts'),
+          dir,
+          // One writer, then many: concurrent appends share writes and syncs.
+          String(round === 0 ? 1 : 16),
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       let buf = '';
