@@ -1,6 +1,7 @@
 /**
  * Ledger benchmarks, one JSON line each:
- *  - durable appends/s (fdatasync per record) on this machine's disk;
+ *  - durable appends/s on this machine's disk, with 1 writer (one fdatasync per record)
+ *    and 16 concurrent writers (group commit: appends in flight together share a sync);
  *  - a ledger of N records (default 1,000,000: half intents, half commits holding real
  *    certificate DER), built in bulk with the writer's own framing, then: writer open
  *    (replay + indexes), hardware-ID lookup latency p50/p99, full export, and `verify`
@@ -136,24 +137,42 @@ try {
     };
   };
 
-  // 1. Durable appends.
+  // 1. Durable appends: one writer awaiting each append, then 16 concurrent writers (one
+  //    per slot) whose appends share writes and fdatasyncs (group commit).
   {
     const w = await LedgerWriter.open(join(dir, 'durable'), {
       signer,
       stationId: 'st-bench',
       caChainDer: chainDer,
     });
-    const t = performance.now();
-    for (let i = 0; i < appends; i++) await w.append(intent(i));
-    const ms = performance.now() - t;
-    const t2 = performance.now();
-    await w.checkpoint();
-    emit('ledger.durable-append', {
-      appends,
-      appendsPerSec: round((appends / ms) * 1000, 1),
-      meanMs: round(ms / appends),
-      checkpointMs: round(performance.now() - t2),
-    });
+    for (const writers of [1, 16]) {
+      const perWriter = Math.ceil(appends / writers);
+      const base = writers * 1_000_000;
+      const latencies: number[] = [];
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: writers }, async (_, k) => {
+          for (let i = 0; i < perWriter; i++) {
+            const t1 = performance.now();
+            await w.append(intent(base + k * perWriter + i));
+            latencies.push(performance.now() - t1);
+          }
+        }),
+      );
+      const ms = performance.now() - t;
+      const total = perWriter * writers;
+      latencies.sort((a, b) => a - b);
+      const t2 = performance.now();
+      await w.checkpoint();
+      emit('ledger.durable-append', {
+        writers,
+        appends: total,
+        appendsPerSec: round((total / ms) * 1000, 1),
+        meanMs: round(latencies.reduce((a, b) => a + b, 0) / total),
+        p99Ms: round(percentile(latencies, 99)),
+        checkpointMs: round(performance.now() - t2),
+      });
+    }
     await w.close();
   }
 
