@@ -11,7 +11,6 @@ import {
   parseCertificate,
   pemDecodeAll,
   pemEncode,
-  sha256Hex,
   spkiFromRaw,
   verifyChain,
   zeroizeKey,
@@ -20,19 +19,14 @@ import {
 import { OID } from '../../certs/oids.ts';
 import { verifySignature } from '../../ledger/keys.ts';
 import { writeFileAtomic } from '../station/atomic-write.ts';
+import { StationError } from '../station/errors.ts';
+import { STATION_FILES } from '../station/layout.ts';
 import {
-  DEFAULT_UNLOCK_POLICY,
+  newStationId,
+  publishStation,
   type StationInfo,
   type UnlockPolicy,
-} from '../station/create-station.ts';
-import { StationError } from '../station/errors.ts';
-import {
-  STATION_FILES,
-  STATION_FORMAT,
-  stationConfigSchema,
-  type StationConfig,
-} from '../station/layout.ts';
-import { publishStationDir, type StationFile } from '../station/station-dir.ts';
+} from '../station/publish-station.ts';
 import { Pkcs11Token, type TokenKey } from './pkcs11-token.ts';
 
 const DAY_MS = 86_400_000;
@@ -101,10 +95,6 @@ export class HsmStationError extends StationError {
   }
 }
 
-function newStationId(): string {
-  return `st-${randomBytes(8).toString('hex')}`;
-}
-
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
 }
@@ -119,7 +109,7 @@ function generateLedgerKey(
   return token.generateKeyPair(kind, `keyline-ledger-${stationId}`);
 }
 
-async function publish(
+function publish(
   dir: string,
   token: Pkcs11Token,
   target: TokenTarget,
@@ -135,90 +125,39 @@ async function publish(
     /** Extra files (the encrypted root key when kept in the station dir). */
     rootKeyInDir?: string;
   },
-): Promise<Pkcs11StationInfo> {
-  const ledgerSpki = token.publicKeySpki(parts.ledgerKey);
-  const issuing = describeCertificate(parts.issuingDer);
-  const rootDer = parts.chainAbove.at(-1);
-  const root =
-    rootDer && parseCertificate(rootDer).selfIssued ? describeCertificate(rootDer) : undefined;
+): Pkcs11StationInfo {
   const loc = (label: string) => ({
     kind: 'pkcs11' as const,
     module: target.module,
     token: target.token,
     label,
   });
-  const config: StationConfig = {
-    format: STATION_FORMAT,
-    stationId: parts.stationId,
-    createdAt: (opts.now ?? new Date()).toISOString(),
-    organization: parts.organization,
-    issuingCa: {
-      path: STATION_FILES.issuingCert,
-      subject: issuing.subject,
-      fingerprintSha256: issuing.fingerprintSha256Hex,
-      source: parts.issuingSource,
-    },
-    rootCa: root
-      ? {
-          path: STATION_FILES.rootCert,
-          subject: root.subject,
-          fingerprintSha256: root.fingerprintSha256Hex,
-        }
-      : null,
-    keys: {
-      ...(parts.rootKeyInDir
-        ? { rootCa: { kind: 'file' as const, path: STATION_FILES.rootKey } }
-        : {}),
-      issuingCa: loc(parts.issuingKey.label),
-      ledger: loc(parts.ledgerKey.label),
-    },
-    ledgerPublicKey: { path: STATION_FILES.ledgerPublicKey, spkiSha256: sha256Hex(ledgerSpki) },
-    unlock: { ...DEFAULT_UNLOCK_POLICY, ...opts.unlock },
-  };
-  stationConfigSchema.parse(config);
-  const files: StationFile[] = [
+  const info = publishStation(
+    dir,
     {
-      name: STATION_FILES.issuingCert,
-      data: pemEncode('CERTIFICATE', parts.issuingDer),
-      mode: 0o644,
+      stationId: parts.stationId,
+      organization: parts.organization,
+      issuingCertDer: parts.issuingDer,
+      issuingSource: parts.issuingSource,
+      chainAbove: parts.chainAbove,
+      ledgerSpki: token.publicKeySpki(parts.ledgerKey),
+      keys: {
+        ...(parts.rootKeyInDir
+          ? { rootCa: { kind: 'file' as const, path: STATION_FILES.rootKey } }
+          : {}),
+        issuingCa: loc(parts.issuingKey.label),
+        ledger: loc(parts.ledgerKey.label),
+      },
+      keyFiles: parts.rootKeyInDir
+        ? [{ name: STATION_FILES.rootKey, data: parts.rootKeyInDir }]
+        : [],
     },
-    {
-      name: STATION_FILES.chain,
-      data: [parts.issuingDer, ...parts.chainAbove]
-        .map((d) => pemEncode('CERTIFICATE', d))
-        .join(''),
-      mode: 0o644,
-    },
-    { name: STATION_FILES.ledgerPublicKey, data: pemEncode('PUBLIC KEY', ledgerSpki), mode: 0o644 },
-  ];
-  if (root && rootDer)
-    files.push({
-      name: STATION_FILES.rootCert,
-      data: pemEncode('CERTIFICATE', rootDer),
-      mode: 0o644,
-    });
-  if (parts.rootKeyInDir)
-    files.push({ name: STATION_FILES.rootKey, data: parts.rootKeyInDir, mode: 0o600 });
-  files.push({
-    name: STATION_FILES.config,
-    data: JSON.stringify(config, null, 2) + '\n',
-    mode: 0o644,
-  });
-  const { replacedDir } = publishStationDir(dir, files, opts.force ?? false);
+    opts,
+  );
   const alg = (k: TokenKey): 'ed25519' | 'ecdsa-p256-sha256' =>
     k.kind === 'ed25519' ? 'ed25519' : 'ecdsa-p256-sha256';
   return {
-    dir: resolve(dir),
-    stationId: config.stationId,
-    organization: config.organization,
-    issuingCa: {
-      subject: issuing.subject,
-      fingerprintSha256: issuing.fingerprintSha256Hex,
-      source: parts.issuingSource,
-    },
-    rootCa: root ? { subject: root.subject, fingerprintSha256: root.fingerprintSha256Hex } : null,
-    ledgerPublicKeySpkiSha256: config.ledgerPublicKey.spkiSha256,
-    ...(replacedDir ? { replacedDir } : {}),
+    ...info,
     keys: {
       issuingCa: {
         token: target.token,
@@ -341,7 +280,7 @@ export async function createPkcs11Station(
         }
         let info: Pkcs11StationInfo;
         try {
-          info = await publish(dir, token, target, opts, {
+          info = publish(dir, token, target, opts, {
             stationId,
             organization,
             issuingDer,

@@ -1,45 +1,27 @@
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   checkIssuingCa,
   createDevelopmentCa,
   decryptPrivateKeyPem,
-  describeCertificate,
   encryptPrivateKeyPem,
   generateEd25519,
-  parseCertificate,
   pemDecodeAll,
-  pemEncode,
-  sha256Hex,
   spkiFromRaw,
   zeroizeKey,
   type PrivateKey,
 } from '../../certs/index.ts';
 import { StationError, WeakPassphraseError } from './errors.ts';
+import { STATION_FILES } from './layout.ts';
 import {
-  STATION_FILES,
-  STATION_FORMAT,
-  stationConfigSchema,
-  type StationConfig,
-} from './layout.ts';
-import { publishStationDir, type StationFile } from './station-dir.ts';
+  newStationId,
+  publishStation,
+  type StationInfo,
+  type UnlockPolicy,
+} from './publish-station.ts';
+
+export { DEFAULT_UNLOCK_POLICY, type StationInfo, type UnlockPolicy } from './publish-station.ts';
 
 export const MIN_PASSPHRASE_LENGTH = 8;
-
-export interface UnlockPolicy {
-  /** Wrong passphrases after which the station locks (default 10). */
-  maxAttempts: number;
-  /** Wait after the first wrong passphrase; doubles each time (default 1 s). */
-  backoffBaseMs: number;
-  /** Cap on that wait (default 5 min). */
-  backoffMaxMs: number;
-}
-
-export const DEFAULT_UNLOCK_POLICY: UnlockPolicy = {
-  maxAttempts: 10,
-  backoffBaseMs: 1000,
-  backoffMaxMs: 5 * 60_000,
-};
 
 interface CommonCreateOptions {
   /** Replace an existing station (it is moved aside, not deleted). */
@@ -64,26 +46,9 @@ export interface ImportIssuingCaOptions extends CommonCreateOptions {
   keyPassphrase: string;
 }
 
-/** What a created or imported station looks like, for the CLI and the UI. */
-export interface StationInfo {
-  dir: string;
-  stationId: string;
-  organization: string;
-  issuingCa: { subject: string; fingerprintSha256: string; source: 'generated' | 'imported' };
-  rootCa: { subject: string; fingerprintSha256: string } | null;
-  ledgerPublicKeySpkiSha256: string;
-  /** Where a replaced station was moved (with `force`). */
-  replacedDir?: string;
-}
-
-/** An unlocked station. close() disposes both signers. */
 function checkPassphrase(dir: string, passphrase: string): void {
   if (passphrase.length < MIN_PASSPHRASE_LENGTH)
     throw new WeakPassphraseError(dir, MIN_PASSPHRASE_LENGTH);
-}
-
-function newStationId(): string {
-  return `st-${randomBytes(8).toString('hex')}`;
 }
 
 async function assemble(
@@ -108,83 +73,28 @@ async function assemble(
     const rootKeyPem = parts.rootKey
       ? await encryptPrivateKeyPem(parts.rootKey, passphrase, enc)
       : undefined;
-    const ledgerSpki = spkiFromRaw('ed25519', ledgerKey.publicKey);
-    const issuing = describeCertificate(parts.issuingCertDer);
-    const rootDer = parts.chainAbove.at(-1);
-    const root =
-      rootDer && parseCertificate(rootDer).selfIssued ? describeCertificate(rootDer) : undefined;
-    const chainPem = [parts.issuingCertDer, ...parts.chainAbove]
-      .map((d) => pemEncode('CERTIFICATE', d))
-      .join('');
-    const config: StationConfig = {
-      format: STATION_FORMAT,
-      stationId: newStationId(),
-      createdAt: (opts.now ?? new Date()).toISOString(),
-      organization: parts.organization,
-      issuingCa: {
-        path: STATION_FILES.issuingCert,
-        subject: issuing.subject,
-        fingerprintSha256: issuing.fingerprintSha256Hex,
-        source: parts.issuingSource,
-      },
-      rootCa: root
-        ? {
-            path: STATION_FILES.rootCert,
-            subject: root.subject,
-            fingerprintSha256: root.fingerprintSha256Hex,
-          }
-        : null,
-      keys: {
-        ...(rootKeyPem ? { rootCa: { kind: 'file' as const, path: STATION_FILES.rootKey } } : {}),
-        issuingCa: { kind: 'file', path: STATION_FILES.issuingKey },
-        ledger: { kind: 'file', path: STATION_FILES.ledgerKey },
-      },
-      ledgerPublicKey: { path: STATION_FILES.ledgerPublicKey, spkiSha256: sha256Hex(ledgerSpki) },
-      unlock: { ...DEFAULT_UNLOCK_POLICY, ...opts.unlock },
-    };
-    stationConfigSchema.parse(config);
-    const files: StationFile[] = [
+    return publishStation(
+      dir,
       {
-        name: STATION_FILES.issuingCert,
-        data: pemEncode('CERTIFICATE', parts.issuingCertDer),
-        mode: 0o644,
+        stationId: newStationId(),
+        organization: parts.organization,
+        issuingCertDer: parts.issuingCertDer,
+        issuingSource: parts.issuingSource,
+        chainAbove: parts.chainAbove,
+        ledgerSpki: spkiFromRaw('ed25519', ledgerKey.publicKey),
+        keys: {
+          ...(rootKeyPem ? { rootCa: { kind: 'file' as const, path: STATION_FILES.rootKey } } : {}),
+          issuingCa: { kind: 'file', path: STATION_FILES.issuingKey },
+          ledger: { kind: 'file', path: STATION_FILES.ledgerKey },
+        },
+        keyFiles: [
+          { name: STATION_FILES.issuingKey, data: issuingKeyPem },
+          { name: STATION_FILES.ledgerKey, data: ledgerKeyPem },
+          ...(rootKeyPem ? [{ name: STATION_FILES.rootKey, data: rootKeyPem }] : []),
+        ],
       },
-      { name: STATION_FILES.issuingKey, data: issuingKeyPem, mode: 0o600 },
-      { name: STATION_FILES.chain, data: chainPem, mode: 0o644 },
-      { name: STATION_FILES.ledgerKey, data: ledgerKeyPem, mode: 0o600 },
-      {
-        name: STATION_FILES.ledgerPublicKey,
-        data: pemEncode('PUBLIC KEY', ledgerSpki),
-        mode: 0o644,
-      },
-    ];
-    if (root && rootDer)
-      files.push({
-        name: STATION_FILES.rootCert,
-        data: pemEncode('CERTIFICATE', rootDer),
-        mode: 0o644,
-      });
-    if (rootKeyPem) files.push({ name: STATION_FILES.rootKey, data: rootKeyPem, mode: 0o600 });
-    // station.json last: its presence is what makes a directory a station.
-    files.push({
-      name: STATION_FILES.config,
-      data: JSON.stringify(config, null, 2) + '\n',
-      mode: 0o644,
-    });
-    const { replacedDir } = publishStationDir(dir, files, opts.force ?? false);
-    return {
-      dir: resolve(dir),
-      stationId: config.stationId,
-      organization: config.organization,
-      issuingCa: {
-        subject: issuing.subject,
-        fingerprintSha256: issuing.fingerprintSha256Hex,
-        source: parts.issuingSource,
-      },
-      rootCa: root ? { subject: root.subject, fingerprintSha256: root.fingerprintSha256Hex } : null,
-      ledgerPublicKeySpkiSha256: config.ledgerPublicKey.spkiSha256,
-      ...(replacedDir ? { replacedDir } : {}),
-    };
+      opts,
+    );
   } finally {
     zeroizeKey(ledgerKey);
   }
@@ -257,5 +167,3 @@ export async function importIssuingCa(
     zeroizeKey(key);
   }
 }
-
-/** Reads and validates station.json (no passphrase needed). */
