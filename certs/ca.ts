@@ -89,51 +89,73 @@ export interface DevelopmentCa {
   issuing: { certificateDer: Uint8Array; key: PrivateKey };
 }
 
+export interface DevelopmentCaCertificatesRequest extends DevelopmentCaOptions {
+  /** The development root's key; the root CA certificate is self-signed with it. */
+  rootKey: PrivateKey;
+  /** Public key (SPKI DER) of the issuing CA, wherever its private half lives. */
+  issuingSpki: Uint8Array;
+}
+
 /**
- * A development root CA (pathLen 1) and an issuing CA under it (pathLen 0), P-256 /
- * SHA-256. A production root is created offline; this one exists for development lines.
+ * Certifies a development root (pathLen 1, self-signed) and an issuing CA under it
+ * (pathLen 0), both valid from a minute before `now`. The root key is only read: the
+ * signer made from it works on a copy and is disposed here; the caller still owns it.
  */
-export async function createDevelopmentCa(opts: DevelopmentCaOptions): Promise<DevelopmentCa> {
-  const now = opts.now ?? new Date();
+export async function issueDevelopmentCaCertificates(
+  req: DevelopmentCaCertificatesRequest,
+): Promise<{ rootDer: Uint8Array; issuingDer: Uint8Array }> {
+  const now = req.now ?? new Date();
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
-  const rootKey = generateP256();
-  const issuingKey = generateP256();
-  // Signers get their own copies: dispose() wipes those, the caller still owns `key.secret`.
   const rootSigner = createFileSigner(
-    { ...rootKey, secret: rootKey.secret.slice() },
+    { ...req.rootKey, secret: req.rootKey.secret.slice() },
     'memory:root-ca',
   );
   try {
     const rootDer = await issueCaCertificate({
       subject: [
-        { oid: OID.organizationName, value: opts.org },
-        { oid: OID.commonName, value: `${opts.org} Development Root CA` },
+        { oid: OID.organizationName, value: req.org },
+        { oid: OID.commonName, value: `${req.org} Development Root CA` },
       ],
-      subjectSpki: spkiFromRaw('p256', rootKey.publicKey),
+      subjectSpki: spkiFromRaw('p256', req.rootKey.publicKey),
       pathLen: 1,
       notBefore,
-      notAfter: new Date(notBefore.getTime() + (opts.rootValidityDays ?? 9125) * DAY_MS),
+      notAfter: new Date(notBefore.getTime() + (req.rootValidityDays ?? 9125) * DAY_MS),
       signer: rootSigner,
     });
     const issuingDer = await issueCaCertificate({
       subject: [
-        { oid: OID.organizationName, value: opts.org },
-        { oid: OID.commonName, value: `${opts.org} Issuing CA` },
+        { oid: OID.organizationName, value: req.org },
+        { oid: OID.commonName, value: `${req.org} Issuing CA` },
       ],
-      subjectSpki: spkiFromRaw('p256', issuingKey.publicKey),
+      subjectSpki: req.issuingSpki,
       pathLen: 0,
       notBefore,
-      notAfter: new Date(notBefore.getTime() + (opts.issuingValidityDays ?? 7300) * DAY_MS),
+      notAfter: new Date(notBefore.getTime() + (req.issuingValidityDays ?? 7300) * DAY_MS),
       issuer: { certificateDer: rootDer, signer: rootSigner },
       signer: rootSigner,
     });
-    return {
-      root: { certificateDer: rootDer, key: rootKey },
-      issuing: { certificateDer: issuingDer, key: issuingKey },
-    };
+    return { rootDer, issuingDer };
   } finally {
     rootSigner.dispose();
   }
+}
+
+/**
+ * A development root CA (pathLen 1) and an issuing CA under it (pathLen 0), P-256 /
+ * SHA-256. A production root is created offline; this one exists for development lines.
+ */
+export async function createDevelopmentCa(opts: DevelopmentCaOptions): Promise<DevelopmentCa> {
+  const rootKey = generateP256();
+  const issuingKey = generateP256();
+  const { rootDer, issuingDer } = await issueDevelopmentCaCertificates({
+    ...opts,
+    rootKey,
+    issuingSpki: spkiFromRaw('p256', issuingKey.publicKey),
+  });
+  return {
+    root: { certificateDer: rootDer, key: rootKey },
+    issuing: { certificateDer: issuingDer, key: issuingKey },
+  };
 }
 
 export interface IssuingCaCandidate {

@@ -44,10 +44,12 @@ export { createFileSigner } from './file-signer.ts';
 export { type Issuer } from './issuer.ts';
 export {
   createDevelopmentCa,
+  issueDevelopmentCaCertificates,
   issueCaCertificate,
   checkIssuingCa,
   type DevelopmentCa,
   type DevelopmentCaOptions,
+  type DevelopmentCaCertificatesRequest,
   type CaCertificateRequest,
   type IssuingCaCandidate,
 } from './ca.ts';

@@ -3,20 +3,16 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ChainVerificationError,
-  createFileSigner,
   describeCertificate,
   encryptPrivateKeyPem,
   generateP256,
-  issueCaCertificate,
+  issueDevelopmentCaCertificates,
   parseCertificate,
   pemDecodeAll,
   pemEncode,
-  spkiFromRaw,
   verifyChain,
   zeroizeKey,
-  type Signer,
 } from '../../certs/index.ts';
-import { OID } from '../../certs/oids.ts';
 import { verifySignature } from '../../ledger/keys.ts';
 import { writeFileAtomic } from '../station/atomic-write.ts';
 import { StationError } from '../station/errors.ts';
@@ -28,8 +24,6 @@ import {
   type UnlockPolicy,
 } from '../station/publish-station.ts';
 import { Pkcs11Token, type TokenKey } from './pkcs11-token.ts';
-
-const DAY_MS = 86_400_000;
 
 /** Which token a station's keys go into. The PIN is passed separately, never logged. */
 export interface TokenTarget {
@@ -222,37 +216,13 @@ export async function createPkcs11Station(
       const ledgerKey = generateLedgerKey(token, stationId, opts.ledgerKey);
       made.push(ledgerKey);
 
-      const now = opts.now ?? new Date();
-      const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
       const rootKey = generateP256();
-      let rootSigner: Signer | undefined;
       try {
-        rootSigner = createFileSigner(
-          { ...rootKey, secret: rootKey.secret.slice() },
-          'memory:root-ca',
-        );
-        const rootDer = await issueCaCertificate({
-          subject: [
-            { oid: OID.organizationName, value: organization },
-            { oid: OID.commonName, value: `${organization} Development Root CA` },
-          ],
-          subjectSpki: spkiFromRaw('p256', rootKey.publicKey),
-          pathLen: 1,
-          notBefore,
-          notAfter: new Date(notBefore.getTime() + 9125 * DAY_MS),
-          signer: rootSigner,
-        });
-        const issuingDer = await issueCaCertificate({
-          subject: [
-            { oid: OID.organizationName, value: organization },
-            { oid: OID.commonName, value: `${organization} Issuing CA` },
-          ],
-          subjectSpki: token.publicKeySpki(issuingKey),
-          pathLen: 0,
-          notBefore,
-          notAfter: new Date(notBefore.getTime() + 7300 * DAY_MS),
-          issuer: { certificateDer: rootDer, signer: rootSigner },
-          signer: rootSigner,
+        const { rootDer, issuingDer } = await issueDevelopmentCaCertificates({
+          org: organization,
+          now: opts.now,
+          rootKey,
+          issuingSpki: token.publicKeySpki(issuingKey),
         });
         const rootKeyPem = await encryptPrivateKeyPem(rootKey, opts.rootPassphrase, {
           iterations: opts.kdfIterations,
@@ -297,7 +267,6 @@ export async function createPkcs11Station(
         }
         return { ...info, rootKeyFile };
       } finally {
-        rootSigner?.dispose();
         zeroizeKey(rootKey);
       }
     });
