@@ -30,6 +30,25 @@ export interface TlsCredentials {
   names?: Partial<Record<CredentialRole, string>>;
 }
 
+/** The station's own credentials for the module: its certificate and private key (PEM). */
+export interface ClientCredentials {
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+/**
+ * Credentials whose client half is still being issued when the write starts. The writer
+ * removes stale copies and reads the free space meanwhile, then waits for `client` (by the
+ * write's signal) before uploading anything: the bytes on the wire are those of a plain
+ * write. A rejected `client` fails the write with that reason.
+ */
+export interface DeferredTlsCredentials {
+  caCertPem: string;
+  client: Promise<ClientCredentials>;
+  ctx?: number;
+  names?: Partial<Record<CredentialRole, string>>;
+}
+
 /** Steps reported through `onProgress`, in order. */
 export type ModemWriteStep =
   | 'prepare'
@@ -125,7 +144,7 @@ function matches(file: PlannedFile, r: ReportedFile): boolean {
  */
 export async function writeTlsCredentials(
   deps: WriterDeps,
-  c: TlsCredentials,
+  c: TlsCredentials | DeferredTlsCredentials,
   o: WriteOptions = {},
 ): Promise<ModemWriteReport> {
   const { io, store, family } = deps;
@@ -140,23 +159,37 @@ export async function writeTlsCredentials(
       );
   if (new Set(CREDENTIAL_ROLES.map((r) => names[r].toUpperCase())).size !== CREDENTIAL_ROLES.length)
     throw new ModemInputError(context, 'the three credential files need three different names');
-  const pems: Record<CredentialRole, string> = {
-    cacert: c.caCertPem,
-    clientcert: c.clientCertPem,
-    clientkey: c.clientKeyPem,
-  };
-  const files: PlannedFile[] = CREDENTIAL_ROLES.map((role) => {
-    const bytes = pemToModemBytes(pems[role], role, context);
+  const planFile = (role: CredentialRole, pem: string): PlannedFile => {
+    const bytes = pemToModemBytes(pem, role, context);
     return { role, name: names[role], bytes, checksum: quectelChecksum(bytes) };
-  });
-  const total = files.reduce((n, f) => n + f.bytes.length, 0);
+  };
+  // Everything given is checked before the first command; deferred client PEMs when they come.
+  const files: PlannedFile[] = [];
+  const deferred = 'client' in c ? c.client : undefined;
+  if (deferred) deferred.catch(() => {}); // its failure is reported when it is awaited
   const progress = o.onProgress ?? (() => {});
   const log = o.log ?? (() => {});
   const maxAttempts = Math.max(1, o.maxAttempts ?? 3);
   const written = new Set<string>();
+  let total = 0;
   try {
-    progress('prepare', 0, total);
-    await store.prepare(io, files);
+    files.push(planFile('cacert', c.caCertPem));
+    if (!('client' in c))
+      files.push(planFile('clientcert', c.clientCertPem), planFile('clientkey', c.clientKeyPem));
+    progress('prepare', 0, sumBytes(files));
+    const checkRoom = await store.prepare(
+      io,
+      CREDENTIAL_ROLES.map((r) => names[r]),
+    );
+    if (deferred) {
+      const client = await untilSettled(deferred, io.signal);
+      files.push(
+        planFile('clientcert', client.clientCertPem),
+        planFile('clientkey', client.clientKeyPem),
+      );
+    }
+    total = sumBytes(files);
+    checkRoom(total);
     if (io.engine.echoSeen) {
       log('module echoes commands again (it reset since the session began): ATE0 before uploading');
       await setUpSession(io.engine, { step: 'prepare', signal: io.signal });
@@ -272,6 +305,24 @@ export async function writeTlsCredentials(
   } finally {
     for (const f of files) f.bytes.fill(0);
   }
+}
+
+function sumBytes(files: readonly PlannedFile[]): number {
+  return files.reduce((n, f) => n + f.bytes.length, 0);
+}
+
+/** `p`, or the signal's reason if it aborts first. */
+function untilSettled<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  });
 }
 
 /** Compares what the module holds now with an earlier write (sizes/checksums, TLS settings). */

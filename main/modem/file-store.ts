@@ -16,6 +16,9 @@ export interface ReportedFile {
   readonly checksum: number | undefined;
 }
 
+/** Throws when `neededBytes` do not fit in the space the store reported. */
+export type RoomCheck = (neededBytes: number) => void;
+
 export interface StoreIo {
   readonly engine: AtEngine;
   readonly context: ModemErrorContext;
@@ -38,8 +41,12 @@ export interface StoreTimeouts {
 export interface FileStore {
   /** Default file names for a TLS context. */
   defaultNames(ctx: number): Record<CredentialRole, string>;
-  /** Before any upload: remove stale copies and check there is room. */
-  prepare(io: StoreIo, files: readonly PlannedFile[]): Promise<void>;
+  /**
+   * Before any upload: removes stale copies of `names` and learns the free space. Resolves
+   * with the room check for the bytes about to be written (throws ModemStorageError), so the
+   * writer can run it once every file's size is known.
+   */
+  prepare(io: StoreIo, names: readonly string[]): Promise<RoomCheck>;
   /** One upload attempt; resolves with what the module reported. */
   upload(io: StoreIo, file: PlannedFile, onBytes: (sent: number) => void): Promise<ReportedFile>;
   /** Independent read-back after a matching upload (2G QSECREAD), or undefined if none exists. */

@@ -13,6 +13,8 @@ export type {
 } from './at-types.ts';
 export { formatChecksum, parseChecksum, quectelChecksum } from './checksum.ts';
 export type {
+  ClientCredentials,
+  DeferredTlsCredentials,
   ExpectedCredentials,
   FileCheck,
   ModemVerifyReport,

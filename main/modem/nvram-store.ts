@@ -4,6 +4,7 @@ import {
   type FileStore,
   type PlannedFile,
   type ReportedFile,
+  type RoomCheck,
   type StoreIo,
   type StoreTimeouts,
 } from './file-store.ts';
@@ -25,8 +26,10 @@ export class NvramStore implements FileStore {
     return { cacert: 'NVRAM:CA0', clientcert: 'NVRAM:CC0', clientkey: 'NVRAM:CK0' };
   }
 
-  async prepare(): Promise<void> {
-    // QSECWRITE replaces a slot's content; nothing stale can survive a verified write.
+  async prepare(): Promise<RoomCheck> {
+    // QSECWRITE replaces a slot's content; nothing stale can survive a verified write, and
+    // the module reports no free space to check against.
+    return () => {};
   }
 
   async upload(

@@ -6,6 +6,7 @@ import {
   type ExpectedCredentials,
   type ModemVerifyReport,
   type ModemWriteReport,
+  type DeferredTlsCredentials,
   type TlsCredentials,
   type WriteOptions,
 } from './credential-writer.ts';
@@ -47,7 +48,10 @@ export interface QuectelModem {
   readonly family: ModemFamily;
   readonly engine: AtEngine;
   /** Writes and verifies CA cert, client cert and key, then configures the TLS context. */
-  writeTlsCredentials(c: TlsCredentials, o?: WriteOptions): Promise<ModemWriteReport>;
+  writeTlsCredentials(
+    c: TlsCredentials | DeferredTlsCredentials,
+    o?: WriteOptions,
+  ): Promise<ModemWriteReport>;
   /** Compares what the module holds with an earlier write; reports, does not throw, on differences. */
   verifyTlsCredentials(
     expected: ExpectedCredentials,
@@ -113,7 +117,10 @@ class Modem implements QuectelModem {
     return this.identity.family;
   }
 
-  writeTlsCredentials(c: TlsCredentials, o: WriteOptions = {}): Promise<ModemWriteReport> {
+  writeTlsCredentials(
+    c: TlsCredentials | DeferredTlsCredentials,
+    o: WriteOptions = {},
+  ): Promise<ModemWriteReport> {
     return writeTlsCredentials(
       {
         io: { engine: this.engine, context: this.context, signal: o.signal },

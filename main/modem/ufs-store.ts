@@ -6,6 +6,7 @@ import {
   type FileStore,
   type PlannedFile,
   type ReportedFile,
+  type RoomCheck,
   type StoreIo,
   type StoreTimeouts,
 } from './file-store.ts';
@@ -33,12 +34,13 @@ export class UfsStore implements FileStore {
     };
   }
 
-  async prepare(io: StoreIo, files: readonly PlannedFile[]): Promise<void> {
-    for (const f of files) await this.remove(io, f.name);
-    const needed = files.reduce((n, f) => n + f.bytes.length, 0);
+  async prepare(io: StoreIo, names: readonly string[]): Promise<RoomCheck> {
+    for (const name of names) await this.remove(io, name);
     const free = await freeBytes(io.engine, io);
-    if (free !== undefined && free < needed)
-      throw new ModemStorageError({ ...io.context, step: 'prepare' }, needed, free);
+    return (needed) => {
+      if (free !== undefined && free < needed)
+        throw new ModemStorageError({ ...io.context, step: 'prepare' }, needed, free);
+    };
   }
 
   async upload(

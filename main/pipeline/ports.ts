@@ -28,6 +28,12 @@ export interface ModemIdentityFacts {
   iccid: string;
 }
 
+/** The modem's own certificate and private key, as PEM. */
+export interface ClientPems {
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
 /** An opened, identified modem on one slot. */
 export interface BoardModem {
   readonly identity: ModemIdentityFacts;
@@ -36,9 +42,13 @@ export interface BoardModem {
    * the last credential write reported (files, sizes, checksums, TLS context read back).
    */
   readonly driver?: { engine: AtEngine; lastWrite(): ModemWriteReport | undefined };
-  /** Uploads CA, client certificate and key, configures the TLS context, verifies all of it. */
+  /**
+   * Uploads CA, client certificate and key, configures the TLS context, verifies all of it.
+   * With `client` a promise, the write starts before the certificates exist: it prepares the
+   * module meanwhile and uploads nothing until they come (a rejection fails the write).
+   */
   writeTlsCredentials(
-    creds: { caCertPem: string; clientCertPem: string; clientKeyPem: string },
+    creds: { caCertPem: string } & (ClientPems | { client: Promise<ClientPems> }),
     opts: { onProgress: (p: StepProgress) => void; signal: AbortSignal },
   ): Promise<void>;
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import type {
   BoardConnector,
   BoardMcu,
   BoardModem,
+  ClientPems,
   DeviceIssuer,
   FindingLike,
   IssuedDevice,
@@ -91,6 +92,11 @@ class SlotRun {
   private journalChain: Promise<void> = Promise.resolve();
   /** Device opens still in flight (identify), awaited before the ports are closed. */
   private opening: Promise<unknown> | undefined;
+  /** The modem write, started during the intent so the module is prepared meanwhile. */
+  private modemWrite: Promise<void> | undefined;
+  /** Hands the issued modem credentials to that write, or calls it off. */
+  private modemCredentials:
+    { resolve: (c: ClientPems) => void; reject: (e: Error) => void } | undefined;
 
   constructor(
     private readonly config: SlotConfig,
@@ -125,6 +131,10 @@ class SlotRun {
       return { ok: false, failure: await this.fail(e) };
     } finally {
       this.slotTimer.clear();
+      // A modem write still waiting for credentials that will not come stops now; its
+      // failure was not this slot's (that is already reported).
+      this.modemCredentials?.reject(new Error('the slot ended before the credentials were issued'));
+      await this.modemWrite?.catch(() => {});
       this.wipe();
       if (this.claimed) this.env.claims.release(this.slot);
       await this.closePorts();
@@ -150,9 +160,13 @@ class SlotRun {
     this.enter('duplicate-check');
     const revokeIndex = await this.ledgerStep(() => this.duplicateCheck(ids, identity.deviceId));
 
-    // Intent: caps first, then plan (keys + TBS), then the durable intent record.
+    // Intent: caps first, then plan (keys + TBS), then the durable intent record. Once the
+    // cap allows the board, the modem write starts: stale files go and the free space is
+    // read while keys are made, the intent is made durable and the certificates are signed.
+    // Nothing is uploaded before the certificates exist, and the wire carries exactly the
+    // bytes of a write started afterwards.
     this.enter('intent');
-    await this.ledgerStep(() => this.intent(ids, identity.deviceId));
+    await this.ledgerStep(() => this.intent(ids, identity.deviceId, () => this.startModemWrite()));
 
     this.enter('issue');
     const issued = await this.ledgerStep(async () => {
@@ -161,16 +175,12 @@ class SlotRun {
     });
 
     this.enter('modem-write');
-    await this.step('modem-write', profile.timeouts.modemWriteMs, (s) =>
-      this.modem!.writeTlsCredentials(
-        {
-          caCertPem: this.env.serverCaPem,
-          clientCertPem: issued.modem.certificatePem,
-          clientKeyPem: issued.modem.privateKeyPem,
-        },
-        { onProgress: (p) => this.progress('modem-write', p), signal: s },
-      ),
-    );
+    this.modemCredentials?.resolve({
+      clientCertPem: issued.modem.certificatePem,
+      clientKeyPem: issued.modem.privateKeyPem,
+    });
+    this.modemCredentials = undefined;
+    await this.modemWrite;
 
     this.enter('audit');
     const audit = await this.step('audit', profile.timeouts.modemWriteMs, (s) => this.runAudit(s));
@@ -326,10 +336,11 @@ class SlotRun {
     return revokeIndex;
   }
 
-  private async intent(ids: HardwareIds, deviceId: string): Promise<void> {
+  private async intent(ids: HardwareIds, deviceId: string, onAllowed: () => void): Promise<void> {
     const { profile } = this.env;
     const cap = this.env.budget.reserve(this.env.batch);
     if (!cap.allowed) throw new StepRefusedError('intent', 'cap', cap.message);
+    onAllowed();
     this.plan = await this.env.issuer.plan(ids, {
       validityDays: profile.certificates.validityDays,
     });
@@ -345,6 +356,29 @@ class SlotRun {
     this.intentIndex = index;
     this.journalStep(index, 'intent');
     this.progress('intent', { fraction: 1, message: `intent #${index} durable` });
+  }
+
+  /**
+   * Starts the modem write under its own step timeout; it waits for `modemCredentials`
+   * before uploading. Its progress shows once the slot is in the modem-write step.
+   */
+  private startModemWrite(): void {
+    const client = new Promise<ClientPems>((resolve, reject) => {
+      this.modemCredentials = { resolve, reject };
+    });
+    this.modemWrite = this.step('modem-write', this.env.profile.timeouts.modemWriteMs, (s) =>
+      this.modem!.writeTlsCredentials(
+        { caCertPem: this.env.serverCaPem, client },
+        {
+          onProgress: (p) => {
+            if (this.machine.step === 'modem-write') this.progress('modem-write', p);
+          },
+          signal: s,
+        },
+      ),
+    );
+    // Awaited in the modem-write step, or on the way out if the slot fails before it.
+    this.modemWrite.catch(() => {});
   }
 
   private async runAudit(
