@@ -8,54 +8,19 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createDevelopmentCa,
-  createFileSigner,
-  encodePkcs8,
-  luhnCheckDigit,
-  pemEncode,
-  planDeviceCertificates,
-  signDevicePlan,
-  type HardwareIds,
-} from '../certs/index.ts';
+import { createDevelopmentCa, encodePkcs8, pemEncode } from '../certs/index.ts';
+import { issueBoard, memoryIssuer, numberArg } from './common.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function board(i: number): HardwareIds {
-  const body = `35000000${String(i).padStart(6, '0')}`;
-  return {
-    imei: body + luhnCheckDigit(body),
-    iccid: `8944500102198${String(i).padStart(6, '0')}F`,
-    mcuUid: (0x3a0021000b51n * 0x1000000000000n + BigInt(i + 1)).toString(16).padStart(24, '0'),
-  };
-}
-
-const devices = arg('devices', 300);
-const opensslDevices = arg('openssl-devices', 10);
+const devices = numberArg('devices', 300);
+const opensslDevices = numberArg('openssl-devices', 10);
 const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-'));
 try {
   const ca = await createDevelopmentCa({ org: 'Bench' });
-  const issuer = {
-    certificateDer: ca.issuing.certificateDer,
-    signer: createFileSigner(
-      { ...ca.issuing.key, secret: ca.issuing.key.secret.slice() },
-      'memory:bench',
-    ),
-  };
+  const issuer = memoryIssuer(ca);
 
-  const issueOne = async (i: number) => {
-    const issued = await signDevicePlan(
-      planDeviceCertificates({ ids: board(i), issuerCertificateDer: issuer.certificateDer }),
-      issuer,
-    );
-    issued.zeroize();
-  };
-  for (let i = 0; i < 20; i++) await issueOne(i); // warm-up (JIT, noble tables)
+  for (let i = 0; i < 20; i++) await issueBoard(issuer, i); // warm-up (JIT, noble tables)
   let t = performance.now();
-  for (let i = 0; i < devices; i++) await issueOne(i);
+  for (let i = 0; i < devices; i++) await issueBoard(issuer, i);
   const keylineMs = performance.now() - t;
 
   writeFileSync(join(dir, 'issuing.pem'), pemEncode('CERTIFICATE', ca.issuing.certificateDer));

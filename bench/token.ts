@@ -6,51 +6,23 @@
  *   node --import tsx bench/token.ts [--boards N]
  */
 import { cpus, loadavg } from 'node:os';
-import {
-  createDevelopmentCa,
-  createFileSigner,
-  luhnCheckDigit,
-  planDeviceCertificates,
-  signDevicePlan,
-  type HardwareIds,
-  type Issuer,
-} from '../certs/index.ts';
+import { createDevelopmentCa, type Issuer } from '../certs/index.ts';
 import { createPkcs11Station } from '../main/hsm/pkcs11-station.ts';
 import { openStation } from '../main/station/index.ts';
 import { createSoftHsm, SOFTHSM_MODULE } from '../test/helpers/softhsm.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function board(i: number): HardwareIds {
-  const body = `35000000${String(i).padStart(6, '0')}`;
-  return {
-    imei: body + luhnCheckDigit(body),
-    iccid: `8944500102198${String(i).padStart(6, '0')}F`,
-    mcuUid: (0x3a0021000b51n * 0x1000000000000n + BigInt(i + 1)).toString(16).padStart(24, '0'),
-  };
-}
+import { issueBoard, memoryIssuer, numberArg } from './common.ts';
 
 async function boardsPerSecond(issuer: Issuer, n: number): Promise<number> {
-  const one = async (i: number) => {
-    const issued = await signDevicePlan(
-      planDeviceCertificates({ ids: board(i), issuerCertificateDer: issuer.certificateDer }),
-      issuer,
-    );
-    issued.zeroize();
-  };
-  for (let i = 0; i < 20; i++) await one(i); // warm-up (JIT, noble tables, token session)
+  for (let i = 0; i < 20; i++) await issueBoard(issuer, i); // warm-up (JIT, noble tables, token session)
   const t = performance.now();
-  for (let i = 0; i < n; i++) await one(i);
+  for (let i = 0; i < n; i++) await issueBoard(issuer, i);
   return n / ((performance.now() - t) / 1000);
 }
 
-const boards = arg('boards', 500);
+const boards = numberArg('boards', 500);
 const PIN = '123456';
 const hsm = createSoftHsm();
 const work = mkdtempSync(join(tmpdir(), 'keyline-bench-token-'));
@@ -63,13 +35,7 @@ try {
   });
   const station = await openStation(dir, PIN);
   const ca = await createDevelopmentCa({ org: 'Bench' });
-  const fileIssuer: Issuer = {
-    certificateDer: ca.issuing.certificateDer,
-    signer: createFileSigner(
-      { ...ca.issuing.key, secret: ca.issuing.key.secret.slice() },
-      'memory:bench',
-    ),
-  };
+  const fileIssuer = memoryIssuer(ca);
   try {
     // Alternate the two so machine load drifts hit both alike.
     const token: number[] = [];
