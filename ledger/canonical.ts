@@ -101,6 +101,44 @@ export function canonicalDecode(bytes: Uint8Array): JsonValue {
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
+// Scan state of assertCanonicalText, at module level rather than in closures: the check
+// runs once per record, and per-call closures cost more than the scan of a short record.
+// The scan is synchronous, so one state serves every call.
+let text = '';
+let i = 0;
+// Position of the next backslash at or after the scan; strings before it need no escape
+// check, so long base64 strings are skipped with one native indexOf each.
+let backslash = 0;
+
+function fail(why: string): never {
+  throw new NonCanonicalError(`valid JSON but not in canonical form (${why} at ${i})`);
+}
+
+/** Reads the string starting at the quote at `i`; returns its value, moves `i` past it. */
+function readString(): string {
+  const start = i;
+  let end = text.indexOf('"', start + 1);
+  if (end < backslash) {
+    i = end + 1;
+    return text.slice(start + 1, end);
+  }
+  // Escapes inside: find the real closing quote, then demand JSON.stringify's spelling.
+  end = start + 1;
+  for (;;) {
+    const c = text.charCodeAt(end);
+    if (c === 0x5c) end += 2;
+    else if (c === 0x22) break;
+    else end++;
+  }
+  const raw = text.slice(start, end + 1);
+  const decoded = JSON.parse(raw) as string;
+  if (JSON.stringify(decoded) !== raw) fail('string escape');
+  i = end + 1;
+  backslash = text.indexOf('\\', i);
+  if (backslash < 0) backslash = text.length;
+  return decoded;
+}
+
 /**
  * Checks that `text`, already known to be valid JSON, is the one spelling
  * canonicalString would give its value: no whitespace, object keys strictly increasing
@@ -108,44 +146,24 @@ const DIGIT_9 = 0x39;
  * as JSON.stringify escapes them. One pass over the text instead of re-encoding the
  * parsed value and comparing: the verifier runs this on every record of a ledger.
  */
-export function assertCanonicalText(text: string): void {
-  const n = text.length;
-  // Position of the next backslash at or after the scan; strings before it need no
-  // escape check, so long base64 strings are skipped with one native indexOf each.
-  let backslash = text.indexOf('\\');
+export function assertCanonicalText(json: string): void {
+  text = json;
+  i = 0;
+  const n = json.length;
+  backslash = json.indexOf('\\');
   if (backslash < 0) backslash = n;
+  try {
+    scan(n);
+  } finally {
+    text = '';
+  }
+}
+
+function scan(n: number): void {
   // Per open container: whether it is an object, and its previous key.
   const lastKey: (string | undefined)[] = [];
   const isObject: boolean[] = [];
   let depth = -1;
-  let i = 0;
-  const fail = (why: string): never => {
-    throw new NonCanonicalError(`valid JSON but not in canonical form (${why} at ${i})`);
-  };
-  /** Reads the string starting at the quote at `i`; returns its value, moves `i` past it. */
-  const readString = (): string => {
-    const start = i;
-    let end = text.indexOf('"', start + 1);
-    if (end < backslash) {
-      i = end + 1;
-      return text.slice(start + 1, end);
-    }
-    // Escapes inside: find the real closing quote, then demand JSON.stringify's spelling.
-    end = start + 1;
-    for (;;) {
-      const c = text.charCodeAt(end);
-      if (c === 0x5c) end += 2;
-      else if (c === 0x22) break;
-      else end++;
-    }
-    const raw = text.slice(start, end + 1);
-    const decoded = JSON.parse(raw) as string;
-    if (JSON.stringify(decoded) !== raw) fail('string escape');
-    i = end + 1;
-    backslash = text.indexOf('\\', i);
-    if (backslash < 0) backslash = n;
-    return decoded;
-  };
   for (;;) {
     // A value starts at i.
     const c = text.charCodeAt(i);

@@ -81,6 +81,11 @@ export interface VerifiedExport {
   chainsChecked: boolean;
 }
 
+// A plain function, not a per-record closure: addRecord runs a million times per export.
+function recordFailure(index: number, why: string): never {
+  throw new ExportVerificationError(EXPORT_FILES.records, why, index);
+}
+
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
 function pemBlocks(file: string, bytes: Uint8Array, label: string): Uint8Array[] {
@@ -279,37 +284,37 @@ export class ExportVerifier {
   /** Verifies one line of records.jsonl (without its newline) and returns the record. */
   addRecord(line: Uint8Array): LedgerRecord {
     const index = this.count;
-    const fail = (why: string): never => {
-      throw new ExportVerificationError(EXPORT_FILES.records, why, index);
-    };
     if (index >= this.manifest.treeSize)
-      fail(`more records than the checkpoint's ${this.manifest.treeSize}`);
+      recordFailure(index, `more records than the checkpoint's ${this.manifest.treeSize}`);
     let record: LedgerRecord;
     try {
       record = decodeRecord(line);
       this.state.apply(record);
     } catch (e) {
-      return fail((e as Error).message);
+      return recordFailure(index, (e as Error).message);
     }
     const leaf = leafHash(line);
     const at = (index - this.manifest.firstIndex) * HASH_SIZE;
     if (!bytesEqual(leaf, this.files.leaves.subarray(at, at + HASH_SIZE)))
-      fail('altered, reordered or misplaced: it is not the signed tree leaf at this index');
+      recordFailure(
+        index,
+        'altered, reordered or misplaced: it is not the signed tree leaf at this index',
+      );
     this.count++;
     this.counts[record.type]++;
     switch (record.type) {
       case 'station':
         if (record.stationId !== this.manifest.stationId)
-          fail(`station ID ${record.stationId} differs`);
+          recordFailure(index, `station ID ${record.stationId} differs`);
         this.lastStationKeyB64 = record.publicKeySpkiB64;
         break;
       case 'ca':
         this.chain = record.chainDerB64.map((b) => new Uint8Array(Buffer.from(b, 'base64')));
         if (toHex(sha256(this.chain[0])) !== record.issuerSha256Hex)
-          fail('issuer hash does not match its certificate');
+          recordFailure(index, 'issuer hash does not match its certificate');
         break;
       case 'commit':
-        this.checkCommit(record, fail);
+        this.checkCommit(record, index);
         break;
       default:
         break;
@@ -323,28 +328,31 @@ export class ExportVerifier {
     return record;
   }
 
-  private checkCommit(r: CommitRecord, fail: (why: string) => never): void {
+  private checkCommit(r: CommitRecord, index: number): void {
     for (const role of ['modem', 'mcu'] as const) {
       const c = r.certificates[role];
-      const der = new Uint8Array(Buffer.from(c.derB64, 'base64'));
-      if (sha256Hex(der) !== c.sha256Hex)
-        fail(`${role} certificate does not match its fingerprint`);
+      const decoded = Buffer.from(c.derB64, 'base64');
+      if (sha256Hex(decoded) !== c.sha256Hex)
+        recordFailure(index, `${role} certificate does not match its fingerprint`);
       if (!this.checkChains) continue;
+      // Own copy: the decoded bytes may be a view into Buffer's shared pool.
+      const der = new Uint8Array(decoded);
       const chain = this.chain;
-      if (!chain) return fail('commit before any ca record');
+      if (!chain) return recordFailure(index, 'commit before any ca record');
       let leaf: CertificateDescription;
       try {
         leaf = verifyChain(der, chain.slice(0, -1), chain[chain.length - 1], {
           at: new Date(r.time),
         }).path[0];
       } catch (e) {
-        return fail(`${role} certificate: ${(e as Error).message}`);
+        return recordFailure(index, `${role} certificate: ${(e as Error).message}`);
       }
-      if (leaf.serialHex !== c.serialHex) fail(`${role} certificate serial is not ${c.serialHex}`);
+      if (leaf.serialHex !== c.serialHex)
+        recordFailure(index, `${role} certificate serial is not ${c.serialHex}`);
       for (const f of ['imei', 'iccid', 'mcuUid'] as const) {
         const v = leaf.hardwareIds[f];
         if (v !== undefined && v !== r.hardwareIds[f])
-          fail(`${role} certificate binds another ${f}`);
+          recordFailure(index, `${role} certificate binds another ${f}`);
       }
     }
   }

@@ -92,21 +92,29 @@ export class LedgerState {
 
   /** Throws LedgerConsistencyError if `record` cannot be the next record. */
   check(record: LedgerRecord, index: number = this.size): void {
-    const fail = (why: string) => {
-      throw new LedgerConsistencyError(index, record.type, why);
-    };
-    if (index === 0 && record.type !== 'station') fail('the first record must be a station record');
+    if (index === 0 && record.type !== 'station')
+      refuse(index, record.type, 'the first record must be a station record');
     switch (record.type) {
       case 'commit':
       case 'abort': {
-        if (record.intentIndex >= index) fail(`intentIndex ${record.intentIndex} is not earlier`);
+        if (record.intentIndex >= index)
+          refuse(index, record.type, `intentIndex ${record.intentIndex} is not earlier`);
         if (record.intentIndex < this.firstIndex) return;
         const a = this.attempts.get(record.intentIndex);
-        if (!a) return fail(`intentIndex ${record.intentIndex} is not an intent`);
+        if (!a)
+          return refuse(index, record.type, `intentIndex ${record.intentIndex} is not an intent`);
         if (a.status !== 'open-intent')
-          fail(`intent ${record.intentIndex} is already closed (${a.status})`);
+          refuse(
+            index,
+            record.type,
+            `intent ${record.intentIndex} is already closed (${a.status})`,
+          );
         if (a.deviceId !== record.deviceId)
-          fail(`device ${record.deviceId} does not match intent ${record.intentIndex}`);
+          refuse(
+            index,
+            record.type,
+            `device ${record.deviceId} does not match intent ${record.intentIndex}`,
+          );
         if (record.type === 'commit') {
           const ids = record.hardwareIds;
           if (
@@ -114,30 +122,43 @@ export class LedgerState {
             ids.iccid !== a.hardwareIds.iccid ||
             ids.mcuUid !== a.hardwareIds.mcuUid
           )
-            fail(`hardware IDs differ from intent ${record.intentIndex}`);
+            refuse(index, record.type, `hardware IDs differ from intent ${record.intentIndex}`);
           for (const role of ['modem', 'mcu'] as const)
             if (record.certificates[role].serialHex !== a.serialsHex[role])
-              fail(
+              refuse(
+                index,
+                record.type,
                 `${role} certificate serial differs from the one intent ${record.intentIndex} planned`,
               );
         }
         return;
       }
       case 'revoke': {
-        if (record.commitIndex >= index) fail(`commitIndex ${record.commitIndex} is not earlier`);
+        if (record.commitIndex >= index)
+          refuse(index, record.type, `commitIndex ${record.commitIndex} is not earlier`);
         if (record.commitIndex < this.firstIndex) return;
         const intent = this.commitToIntent.get(record.commitIndex);
         const a = intent === undefined ? undefined : this.attempts.get(intent);
-        if (!a) return fail(`commitIndex ${record.commitIndex} is not a commit`);
-        if (a.status === 'revoked') fail(`commit ${record.commitIndex} is already revoked`);
+        if (!a)
+          return refuse(index, record.type, `commitIndex ${record.commitIndex} is not a commit`);
+        if (a.status === 'revoked')
+          refuse(index, record.type, `commit ${record.commitIndex} is already revoked`);
         if (a.deviceId !== record.deviceId)
-          fail(`device ${record.deviceId} does not match commit ${record.commitIndex}`);
+          refuse(
+            index,
+            record.type,
+            `device ${record.deviceId} does not match commit ${record.commitIndex}`,
+          );
         return;
       }
       case 'cap': {
         if (record.action !== 'raise' || record.scope !== 'batch') return;
         if (this.firstIndex === 0 && !this.caps.batch(record.target))
-          fail(`batch ${record.target} has not started; there is no cap to raise`);
+          refuse(
+            index,
+            record.type,
+            `batch ${record.target} has not started; there is no cap to raise`,
+          );
         return;
       }
       default:
@@ -262,6 +283,11 @@ export class LedgerState {
     const a = this.attempts.get(intentIndex);
     return a && { ...a };
   }
+}
+
+// A plain function, not a closure in check(): check runs for every record replayed.
+function refuse(index: number, recordType: string, why: string): never {
+  throw new LedgerConsistencyError(index, recordType, why);
 }
 
 function push(map: Map<string, number[]>, key: string, v: number): void {

@@ -44,7 +44,8 @@ export interface ScanResult {
 }
 
 /**
- * Reads every whole entry, calling `onEntry(bytes, hash, offset, index)`. A defect in the
+ * Reads every whole entry, calling `onEntry(bytes, hash, offset, index)`; `bytes` is only
+ * valid during the call (it views the read buffer). A defect in the
  * final entry (short, bad hash, or a zero-filled tail) is a torn write and is reported
  * via `tornReason`; a defect followed by more data is corruption and throws.
  */
@@ -89,7 +90,8 @@ export function scanFramedFile(
       if (len > MAX_ENTRY_BYTES) return torn(`length ${len} exceeds the entry limit`);
       if (!ensure(len + FRAME_OVERHEAD)) return torn('entry cut short');
       const at = pos - bufStart;
-      const entry = buf.slice(at + 4, at + 4 + len);
+      // A view, not a copy: callers decode the entry and keep nothing of its bytes.
+      const entry = buf.subarray(at + 4, at + 4 + len);
       const stored = buf.subarray(at + 4 + len, at + FRAME_OVERHEAD + len);
       const hash = leafHash(entry);
       if (!bytesEqual(hash, stored)) {
