@@ -13,6 +13,11 @@ export interface SoftHsm {
   dir: string;
   conf: string;
   initToken(label: string, pin: string, soPin?: string): void;
+  /**
+   * The token's private-key objects as pkcs11-tool lists them (one text block each, with
+   * its label and access flags); throws if pkcs11-tool fails.
+   */
+  listPrivateKeys(tokenLabel: string, pin: string): string[];
   cleanup(): void;
 }
 
@@ -38,6 +43,27 @@ export function createSoftHsm(): SoftHsm {
           stdio: 'pipe',
         },
       );
+    },
+    listPrivateKeys(tokenLabel, pin) {
+      const listing = execFileSync(
+        'pkcs11-tool',
+        [
+          '--module',
+          SOFTHSM_MODULE,
+          '--token-label',
+          tokenLabel,
+          '--login',
+          '--pin',
+          pin,
+          '--list-objects',
+          '--type',
+          'privkey',
+        ],
+        { env: { ...process.env, SOFTHSM2_CONF: conf }, encoding: 'utf8', stdio: 'pipe' },
+      );
+      return listing
+        .split(/\n(?=Private Key Object)/)
+        .filter((b) => b.startsWith('Private Key Object'));
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -82,24 +81,9 @@ describe('PKCS#11 token keys (SoftHSM2)', () => {
       extractable: false,
       neverExtractable: true,
     });
-    const listing = execFileSync(
-      'pkcs11-tool',
-      [
-        '--module',
-        SOFTHSM_MODULE,
-        '--token-label',
-        'station',
-        '--login',
-        '--pin',
-        '123456',
-        '--list-objects',
-        '--type',
-        'privkey',
-      ],
-      { env: { ...process.env, SOFTHSM2_CONF: hsm.conf }, encoding: 'utf8' },
-    );
-    const block = listing.split(/\n(?=Private Key Object)/).find((b) => b.includes('issuing-ca'));
-    assert.ok(block, listing);
+    const keys = hsm.listPrivateKeys('station', '123456');
+    const block = keys.find((b) => b.includes('issuing-ca'));
+    assert.ok(block, keys.join('\n'));
     assert.match(block, /Access:\s+.*sensitive/);
     assert.match(block, /never extractable/);
   });

@@ -256,50 +256,16 @@ describe('station keys in a PKCS#11 token: keyline ca init --pkcs11 (SoftHSM2)',
     } finally {
       token.close();
     }
-    const listing = await exec(
-      'pkcs11-tool',
-      [
-        '--module',
-        SOFTHSM_MODULE,
-        '--token-label',
-        'line-1',
-        '--login',
-        '--pin',
-        PIN,
-        '--list-objects',
-        '--type',
-        'privkey',
-      ],
-      { env: { ...process.env, SOFTHSM2_CONF: hsm.conf } },
-    );
-    assert.equal(listing.code, 0, listing.stderr);
-    const block = listing.stdout.split(/\n(?=Private Key Object)/).find((b) => b.includes(label));
-    assert.ok(block, listing.stdout);
+    const keys = hsm.listPrivateKeys('line-1', PIN);
+    const block = keys.find((b) => b.includes(label));
+    assert.ok(block, keys.join('\n'));
     assert.match(block, /Access:\s+.*sensitive/);
     assert.match(block, /never extractable/);
   });
 
   it('a second ca init into the station refuses, overwrites no root key and leaves no key behind in the token', async () => {
-    const countKeys = async () => {
-      const l = await exec(
-        'pkcs11-tool',
-        [
-          '--module',
-          SOFTHSM_MODULE,
-          '--token-label',
-          'line-1',
-          '--login',
-          '--pin',
-          PIN,
-          '--list-objects',
-          '--type',
-          'privkey',
-        ],
-        { env: { ...process.env, SOFTHSM2_CONF: hsm.conf } },
-      );
-      return (l.stdout.match(/Private Key Object/g) ?? []).length;
-    };
-    const before = await countKeys();
+    const countKeys = () => hsm.listPrivateKeys('line-1', PIN).length;
+    const before = countKeys();
     const rootBefore = readFileSync(join(rootOut, 'root-ca.key.pem'), 'utf8');
     const init = (out: string) =>
       keyline(
@@ -324,7 +290,7 @@ describe('station keys in a PKCS#11 token: keyline ca init --pkcs11 (SoftHSM2)',
     const exists = await init(otherOut);
     assert.notEqual(exists.code, 0);
     assert.match(exists.stderr, /a station already exists/);
-    assert.equal(await countKeys(), before, 'the keys generated for the refused init were deleted');
+    assert.equal(countKeys(), before, 'the keys generated for the refused init were deleted');
     assert.equal(readFileSync(join(rootOut, 'root-ca.key.pem'), 'utf8'), rootBefore);
     assert.deepEqual(filesUnder(otherOut), [], 'no orphan root key');
   });
