@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, createServer, type Server } from 'node:tls';
+import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import Database from 'better-sqlite3';
 import { p256 } from '@noble/curves/nist.js';
 import {
@@ -155,12 +155,29 @@ test('a store file from before the key-ID index gets it filled on open', () => {
   }
 });
 
-test('framing over TLS: frames split or batched get one answer line each; an impossible length ends the connection', async () => {
-  const store = openStore();
+/** A message frame as the endpoint reads it: 2-byte big-endian length, then the envelope. */
+function frame(envelope: Uint8Array): Buffer {
+  const f = Buffer.alloc(2 + envelope.length);
+  f.writeUInt16BE(envelope.length, 0);
+  f.set(envelope, 2);
+  return f;
+}
+
+/**
+ * The message endpoint served over TLS (ephemeral certificate) as board `a`'s session,
+ * with one client connected; `answers()` is every line the client has received so far.
+ */
+async function tlsSession(store: SqliteDeviceStore): Promise<{
+  sock: TLSSocket;
+  decisions: MessageDecision[];
+  answers: () => string;
+  close: () => Promise<void>;
+}> {
   const creds = await ephemeralServerCertificate();
   const decisions: MessageDecision[] = [];
   const handler = messageEndpoint({ store, key, onDecision: (d) => decisions.push(d) });
   const server: Server = createServer(creds, (s) => handler(s, a.entry));
+  const close = () => new Promise<void>((r) => server.close(() => r()));
   try {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -169,12 +186,18 @@ test('framing over TLS: frames split or batched get one answer line each; an imp
     await once(sock, 'secureConnect');
     let answers = '';
     sock.on('data', (d: Buffer) => (answers += d.toString()));
-    const frame = (e: Uint8Array) => {
-      const f = Buffer.alloc(2 + e.length);
-      f.writeUInt16BE(e.length, 0);
-      f.set(e, 2);
-      return f;
-    };
+    return { sock, decisions, answers: () => answers, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+test('framing over TLS: frames split or batched get one answer line each; an impossible length ends the connection', async () => {
+  const store = openStore();
+  const session = await tlsSession(store);
+  const { sock, decisions } = session;
+  try {
     const f1 = frame(sealed(a, 2000n));
     const f2 = frame(sealed(a, 2001n));
     const f3 = frame(sealed(a, 2001n));
@@ -184,7 +207,7 @@ test('framing over TLS: frames split or batched get one answer line each; an imp
     sock.write(f3.subarray(5));
     sock.write(Buffer.from([0xff, 0xff, 1, 2, 3]));
     await once(sock, 'close');
-    assert.equal(answers, 'ok 2000\nok 2001\nrejected replay\nrejected too-large\n');
+    assert.equal(session.answers(), 'ok 2000\nok 2001\nrejected replay\nrejected too-large\n');
     assert.deepEqual(
       decisions.map((d) => d.reason),
       ['accepted', 'accepted', 'replay', 'too-large'],
@@ -192,39 +215,27 @@ test('framing over TLS: frames split or batched get one answer line each; an imp
     assert.ok(decisions.every((d) => d.tlsDeviceId === a.entry.deviceId));
     assert.equal(JSON.parse(JSON.stringify(decisions[2])).counter, '2001', 'a JSON line each');
   } finally {
-    await new Promise((r) => server.close(r));
+    await session.close();
     store.close();
   }
 });
 
 test('a store that fails mid-session gets the frame refused as server-error, not a crash', async () => {
   const store = openStore();
-  const creds = await ephemeralServerCertificate();
-  const decisions: MessageDecision[] = [];
-  const handler = messageEndpoint({ store, key, onDecision: (d) => decisions.push(d) });
-  const server: Server = createServer(creds, (s) => handler(s, a.entry));
+  const session = await tlsSession(store);
+  const { sock, decisions } = session;
   try {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as { port: number }).port;
-    const sock = connect({ host: '127.0.0.1', port, ca: creds.cert });
-    await once(sock, 'secureConnect');
-    let answers = '';
-    sock.on('data', (d: Buffer) => (answers += d.toString()));
     store.close();
-    const e = sealed(a, 5000n);
-    const f = Buffer.alloc(2 + e.length);
-    f.writeUInt16BE(e.length, 0);
-    f.set(e, 2);
+    const f = frame(sealed(a, 5000n));
     sock.write(Buffer.concat([f, f]));
     await once(sock, 'close');
-    assert.equal(answers, 'rejected server-error\n');
+    assert.equal(session.answers(), 'rejected server-error\n');
     assert.deepEqual(
       decisions.map((d) => d.reason),
       ['server-error'],
     );
   } finally {
-    await new Promise((r) => server.close(r));
+    await session.close();
     store.close();
   }
 });
