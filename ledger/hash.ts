@@ -16,17 +16,31 @@ export function sha256Hex(data: Uint8Array): string {
   return hash('sha256', data, 'hex');
 }
 
-const LEAF_PREFIX = Uint8Array.of(0x00);
-const NODE_PREFIX = Uint8Array.of(0x01);
+const LEAF_PREFIX = 0x00;
+const NODE_PREFIX = 0x01;
+
+// The prefixed input is assembled in one reused buffer: Buffer.concat per hash costs as
+// much as hashing a record, and leaves are hashed once per record on every open and verify.
+let scratch = Buffer.allocUnsafe(1 << 16);
+
+function prefixedHash(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
+  const n = 1 + a.length + (b?.length ?? 0);
+  if (n > scratch.length) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
+  scratch[0] = prefix;
+  scratch.set(a, 1);
+  if (b) scratch.set(b, 1 + a.length);
+  const d = hash('sha256', scratch.subarray(0, n), 'buffer');
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
 
 /** RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || entry). */
 export function leafHash(entry: Uint8Array): Uint8Array {
-  return sha256(LEAF_PREFIX, entry);
+  return prefixedHash(LEAF_PREFIX, entry);
 }
 
 /** RFC 9162 §2.1.1: interior node = SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(NODE_PREFIX, left, right);
+  return prefixedHash(NODE_PREFIX, left, right);
 }
 
 /** MTH of the empty tree = SHA-256 of the empty string. */
