@@ -1,36 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SerialTransport } from '../../main/transport/serial-transport.ts';
+import { alive, childrenOf } from '../helpers/processes.ts';
 import { ACK, BootHost } from './stm32-host.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-
-function childrenOf(ppid: number, comm: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${name}/stat`, 'utf8'));
-      if (m && m[1] === comm && Number(m[2]) === ppid) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function keyline(args: string[]): ChildProcess {
   return spawn(process.execPath, ['bin/keyline.mjs', ...args], {

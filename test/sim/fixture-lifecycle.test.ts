@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,31 +7,12 @@ import { normalizeIccid, normalizeImei, normalizeMcuUid } from '../../certs/hard
 import { SerialTransport } from '../../main/transport/serial-transport.ts';
 import { TransportClosedError } from '../../main/transport/transport.ts';
 import { boardIds, startFixture, type Fixture } from '../../sim/index.ts';
+import { alive, childrenOf } from '../helpers/processes.ts';
 import { ACK, BootHost, T } from './stm32-host.ts';
 
-/** socat processes whose parent is this test process, from /proc. */
+/** socat processes whose parent is this test process. */
 function socatChildren(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-      if (m && m[1] === 'socat' && Number(m[2]) === process.pid) out.push(Number(name));
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return childrenOf(process.pid, 'socat');
 }
 
 async function modemAnswer(port: string, command: string): Promise<string> {
