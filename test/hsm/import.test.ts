@@ -27,6 +27,24 @@ const BOARD = {
   mcuUid: '0123456789abcdef01234567',
 };
 
+/** `keyline ca import` of the key labelled `keyLabel` in token "customer", as station `dir`. */
+function importArgs(dir: string, keyLabel: string, certFile: string): string[] {
+  return [
+    'ca',
+    'import',
+    '--station',
+    dir,
+    '--pkcs11',
+    SOFTHSM_MODULE,
+    '--token',
+    'customer',
+    '--key-label',
+    keyLabel,
+    '--cert',
+    certFile,
+  ];
+}
+
 describe("keyline ca import --pkcs11: a customer's CA key already in the token", () => {
   let hsm: SoftHsm;
   let work: string;
@@ -92,43 +110,14 @@ describe("keyline ca import --pkcs11: a customer's CA key already in the token",
 
   it('refuses a key that does not match the certificate, and writes nothing', async () => {
     const dir = join(work, 'bad');
-    const r = await keyline(
-      [
-        'ca',
-        'import',
-        '--station',
-        dir,
-        '--pkcs11',
-        SOFTHSM_MODULE,
-        '--token',
-        'customer',
-        '--key-label',
-        'unrelated',
-        '--cert',
-        join(work, 'ca.pem'),
-      ],
-      env(),
-    );
+    const r = await keyline(importArgs(dir, 'unrelated', join(work, 'ca.pem')), env());
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /does not match the certificate .*SPKI differs/);
     assert.equal(existsSync(join(dir, 'station.json')), false);
   });
 
   it('refuses a certificate of another key and a missing label', async () => {
-    const args = (label: string, cert: string) => [
-      'ca',
-      'import',
-      '--station',
-      join(work, 'bad2'),
-      '--pkcs11',
-      SOFTHSM_MODULE,
-      '--token',
-      'customer',
-      '--key-label',
-      label,
-      '--cert',
-      cert,
-    ];
+    const args = (label: string, cert: string) => importArgs(join(work, 'bad2'), label, cert);
     const a = await keyline(args('customer-issuing', join(work, 'other.pem')), env());
     assert.notEqual(a.code, 0);
     assert.match(a.stderr, /SPKI differs/);
@@ -140,21 +129,7 @@ describe("keyline ca import --pkcs11: a customer's CA key already in the token",
   it('imports the matching CA key; the station issues through it and the chain verifies', async () => {
     const dir = join(work, 'station');
     const r = await keyline(
-      [
-        'ca',
-        'import',
-        '--station',
-        dir,
-        '--pkcs11',
-        SOFTHSM_MODULE,
-        '--token',
-        'customer',
-        '--key-label',
-        'customer-issuing',
-        '--cert',
-        join(work, 'ca.pem'),
-        '--json',
-      ],
+      [...importArgs(dir, 'customer-issuing', join(work, 'ca.pem')), '--json'],
       env(),
     );
     assert.equal(r.code, 0, r.stderr);
