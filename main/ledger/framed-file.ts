@@ -86,7 +86,8 @@ export function scanFramedFile(
     };
     while (pos < fileSize) {
       if (!ensure(4)) return torn('length prefix cut short');
-      const len = new DataView(buf.buffer, pos - bufStart, 4).getUint32(0);
+      const p = pos - bufStart;
+      const len = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
       if (len > MAX_ENTRY_BYTES) return torn(`length ${len} exceeds the entry limit`);
       if (!ensure(len + FRAME_OVERHEAD)) return torn('entry cut short');
       const at = pos - bufStart;
