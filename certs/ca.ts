@@ -5,6 +5,7 @@ import {
   parseCertificate,
   toDescription,
   type CertificateDescription,
+  type ParsedCertificate,
 } from './certificate-info.ts';
 import { issuerInfo, assertSignerMatches, type Issuer } from './issuer.ts';
 import { OID } from './oids.ts';
@@ -158,20 +159,23 @@ export async function createDevelopmentCa(opts: DevelopmentCaOptions): Promise<D
   };
 }
 
-export interface IssuingCaCandidate {
+export interface IssuingCaCertificateCandidate {
   certificateDer: Uint8Array;
-  key: PrivateKey;
   /** Certificates above it (intermediates and, last, the root) if the customer gave them. */
   chainDers?: Uint8Array[];
   now?: Date;
 }
 
+export interface IssuingCaCandidate extends IssuingCaCertificateCandidate {
+  key: PrivateKey;
+}
+
 /**
- * Checks a customer's issuing CA before import: a currently valid CA certificate allowed
- * to sign certificates and CRLs, whose private key is a P-256 key matching it, and (when
- * the chain up to a self-signed root is supplied) whose chain verifies.
+ * Checks a customer's issuing CA certificate before import, wherever its key lives: a
+ * currently valid CA certificate with a P-256 key, allowed to sign certificates and CRLs,
+ * whose chain verifies when it is supplied up to a self-signed root. Throws CaImportError.
  */
-export function checkIssuingCa(c: IssuingCaCandidate): CertificateDescription {
+export function checkIssuingCaCertificate(c: IssuingCaCertificateCandidate): ParsedCertificate {
   const cert = parseCertificate(c.certificateDer);
   const now = c.now ?? new Date();
   if (!cert.isCa)
@@ -192,8 +196,6 @@ export function checkIssuingCa(c: IssuingCaCandidate): CertificateDescription {
     throw new CaImportError(
       `${cert.subject} has a ${cert.publicKey.algorithm} key; keyline issues with P-256`,
     );
-  if (c.key.algorithm !== 'p256' || !keyMatchesSpki(c.key, cert.spkiDer))
-    throw new CaImportError(`the private key does not match the certificate ${cert.subject}`);
   const chain = c.chainDers ?? [];
   const top = chain.length ? parseCertificate(chain[chain.length - 1]) : undefined;
   if (top?.selfIssued) {
@@ -205,5 +207,16 @@ export function checkIssuingCa(c: IssuingCaCandidate): CertificateDescription {
       throw e;
     }
   }
+  return cert;
+}
+
+/**
+ * Checks a customer's issuing CA with its key in hand: the certificate as
+ * checkIssuingCaCertificate does, and a P-256 private key matching it.
+ */
+export function checkIssuingCa(c: IssuingCaCandidate): CertificateDescription {
+  const cert = checkIssuingCaCertificate(c);
+  if (c.key.algorithm !== 'p256' || !keyMatchesSpki(c.key, cert.spkiDer))
+    throw new CaImportError(`the private key does not match the certificate ${cert.subject}`);
   return toDescription(cert);
 }

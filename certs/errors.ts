@@ -54,7 +54,7 @@ export class CsrError extends PkiError {
 export class CaImportError extends PkiError {
   override name = 'CaImportError';
   override readonly code = 'CA_IMPORT_REJECTED';
-  constructor(reason: string) {
+  constructor(readonly reason: string) {
     super(`issuing CA rejected: ${reason}`);
   }
 }

@@ -47,11 +47,13 @@ export {
   issueDevelopmentCaCertificates,
   issueCaCertificate,
   checkIssuingCa,
+  checkIssuingCaCertificate,
   type DevelopmentCa,
   type DevelopmentCaOptions,
   type DevelopmentCaCertificatesRequest,
   type CaCertificateRequest,
   type IssuingCaCandidate,
+  type IssuingCaCertificateCandidate,
 } from './ca.ts';
 export { resolveDeviceProfile, DEFAULT_DEVICE_PROFILE, type DeviceProfile } from './profile.ts';
 export {

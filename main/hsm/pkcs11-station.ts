@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  ChainVerificationError,
+  CaImportError,
+  checkIssuingCaCertificate,
   describeCertificate,
   encryptPrivateKeyPem,
   generateP256,
   issueDevelopmentCaCertificates,
-  parseCertificate,
   pemDecodeAll,
   pemEncode,
-  verifyChain,
   zeroizeKey,
+  type ParsedCertificate,
 } from '../../certs/index.ts';
 import { verifySignature } from '../../ledger/keys.ts';
 import { writeFileAtomic } from '../station/atomic-write.ts';
@@ -293,31 +293,17 @@ export async function importPkcs11Ca(
   const fail = (m: string) => new HsmStationError(absDir, 'import', m);
   const certs = pemDecodeAll(opts.certificatePem).filter((b) => b.label === 'CERTIFICATE');
   if (certs.length === 0) throw fail('the certificate file holds no CERTIFICATE PEM block');
-  const cert = parseCertificate(certs[0].der);
-  const now = opts.now ?? new Date();
-  if (!cert.isCa)
-    throw fail(`${cert.subject} is not a CA certificate (basicConstraints cA is not set)`);
-  if (cert.keyUsage && !cert.keyUsage.includes('keyCertSign'))
-    throw fail(`${cert.subject} keyUsage lacks keyCertSign`);
-  if (cert.keyUsage && !cert.keyUsage.includes('cRLSign'))
-    throw fail(
-      `${cert.subject} keyUsage lacks cRLSign (keyline signs the revocation list with it)`,
-    );
-  if (now < cert.notBefore || now > cert.notAfter) throw fail(`${cert.subject} is not valid now`);
-  if (cert.publicKey.algorithm !== 'p256')
-    throw fail(`${cert.subject} has a ${cert.publicKey.algorithm} key; keyline issues with P-256`);
   const chainAbove = certs.slice(1).map((b) => b.der);
-  const top = chainAbove.length ? parseCertificate(chainAbove[chainAbove.length - 1]) : undefined;
-  if (top?.selfIssued) {
-    try {
-      verifyChain(certs[0].der, chainAbove.slice(0, -1), chainAbove[chainAbove.length - 1], {
-        at: now,
-      });
-    } catch (e) {
-      if (e instanceof ChainVerificationError)
-        throw fail(`its chain does not verify: ${e.message}`);
-      throw e;
-    }
+  let cert: ParsedCertificate;
+  try {
+    cert = checkIssuingCaCertificate({
+      certificateDer: certs[0].der,
+      chainDers: chainAbove,
+      now: opts.now,
+    });
+  } catch (e) {
+    if (e instanceof CaImportError) throw fail(e.reason);
+    throw e;
   }
   const token = Pkcs11Token.open({ modulePath: target.module, tokenLabel: target.token }, pin);
   try {
