@@ -52,6 +52,11 @@ test('a batch capped at 2 issues 2 and refuses the third before any key exists',
     // Nothing was written to the refused board.
     const refused = fixture.slots.find((s) => String(s.slot) === f.slot)!;
     assert.equal(refused.modem.files('UFS').size, 0);
+    // The modem write starts only once the cap allows a board: the refused one saw no file
+    // command at all (its wire ends with the identify).
+    const sent = Buffer.from(refused.modem.received()).toString('latin1');
+    assert.match(sent, /AT\+QCCID\r/);
+    assert.doesNotMatch(sent, /AT\+QF/);
   } finally {
     await line.close();
   }
