@@ -90,6 +90,7 @@ function fsyncDir(dir: string): void {
 /** A validated record waiting for its group's write and sync. */
 interface StagedAppend {
   index: number;
+  record: LedgerRecord;
   hash: Uint8Array;
   frame: Uint8Array;
   resolve: (r: AppendResult) => void;
@@ -132,6 +133,13 @@ export class LedgerWriter {
   private staged: StagedAppend[] = [];
   /** Whether a group write is queued that will take the staged records. */
   private groupQueued = false;
+  /** Bytes of records appended but not yet durable, by index (record() serves them). */
+  private readonly pendingBytes = new Map<number, Uint8Array>();
+  /**
+   * Revoked serials of durable records only: exports pair the CRL with a checkpoint, which
+   * covers durable records, while the state already holds appends still in flight.
+   */
+  private readonly durableRevoked = new Map<string, RevokedSerial>();
 
   private constructor(
     readonly dir: string,
@@ -174,6 +182,7 @@ export class LedgerWriter {
     const recPath = join(this.dir, RECORDS_FILE);
     const scan = scanFramedFile(recPath, (entry, hash, offset) => {
       const record = decodeRecord(entry);
+      this.noteRevocations(record, this.state.size);
       this.state.apply(record);
       this.tree.append(hash);
       this.offsets.push(offset);
@@ -281,6 +290,10 @@ export class LedgerWriter {
    * durable or not, so the order of calls is the order in the file. A failed write or
    * sync leaves the writer unusable: a failed fsync cannot be retried safely, and the
    * queries already answer from the records it lost.
+   *
+   * While in flight, a record is already seen by the queries (findBy*, caps, openIntents,
+   * record) — a duplicate or cap check must count it — but not by `size`, `merkle`,
+   * checkpoints, `revokedSerials` or exports, which cover durable records only.
    */
   append(body: NewLedgerRecord): Promise<AppendResult> {
     try {
@@ -293,8 +306,9 @@ export class LedgerWriter {
       const hash = leafHash(bytes);
       const frame = encodeFrame(bytes, hash);
       this.state.apply(record);
+      this.pendingBytes.set(index, bytes);
       return new Promise<AppendResult>((resolve, reject) => {
-        this.staged.push({ index, hash, frame, resolve, reject });
+        this.staged.push({ index, record, hash, frame, resolve, reject });
         if (!this.groupQueued) {
           this.groupQueued = true;
           void this.serialize(() => this.writeGroup());
@@ -328,13 +342,29 @@ export class LedgerWriter {
         this.offsets.push(offset);
         offset += g.frame.length;
         this.tree.append(g.hash);
+        this.pendingBytes.delete(g.index);
+        this.noteRevocations(g.record, g.index);
       }
       this.recordsEnd = offset;
     } catch (e) {
-      for (const g of group) g.reject(e as Error);
+      for (const g of group) {
+        this.pendingBytes.delete(g.index);
+        g.reject(e as Error);
+      }
       return;
     }
     for (const g of group) g.resolve({ index: g.index, leafHashHex: toHex(g.hash) });
+  }
+
+  private noteRevocations(record: LedgerRecord, index: number): void {
+    if (record.type !== 'abort' && record.type !== 'revoke') return;
+    for (const serialHex of record.revokeSerialsHex)
+      this.durableRevoked.set(serialHex, {
+        serialHex,
+        index,
+        time: record.time,
+        kind: record.type,
+      });
   }
 
   /** Signs a checkpoint of the current tree and stores it durably. */
@@ -384,13 +414,16 @@ export class LedgerWriter {
     }
   }
 
-  /** The record at `index` (read back from disk). */
+  /** The record at `index` (read back from disk, or from memory while its append is in flight). */
   record(index: number): LedgerRecord {
     return decodeRecord(this.recordBytes(index));
   }
 
   /** The canonical bytes of the record at `index`. */
   recordBytes(index: number): Uint8Array {
+    // Queries see appends in flight (their indexes reach past `size`); serve their bytes.
+    const pending = this.pendingBytes.get(index);
+    if (pending) return pending.slice();
     if (!Number.isInteger(index) || index < 0 || index >= this.size)
       throw new RangeError(`no record ${index} (ledger has ${this.size})`);
     const start = this.offsets.get(index);
@@ -441,9 +474,9 @@ export class LedgerWriter {
     }
   }
 
-  /** Serials that abort and revoke records put on the revocation list. */
+  /** Serials that durable abort and revoke records put on the revocation list. */
   revokedSerials(): RevokedSerial[] {
-    return [...this.state.revokedSerials.values()];
+    return [...this.durableRevoked.values()];
   }
 
   /** Latest attempt per given hardware ID (duplicate check). */

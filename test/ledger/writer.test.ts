@@ -173,14 +173,39 @@ describe('LedgerWriter', () => {
     const badCommit = w.append(commitFor(201, 17));
     const commit = w.append(commitFor(200, 17));
     const late = w.append(intentFor(202));
+    const abort = w.append({
+      type: 'abort',
+      intentIndex: 19,
+      deviceId: deriveDeviceId(boardIds(202)),
+      step: 'mcu-write',
+      reason: 'NACK',
+      revokeSerialsHex: ['aa01'],
+    });
+    // In flight: queries already see these records (a duplicate check must), record()
+    // serves them, while size and the revocation list (what a checkpoint and an export
+    // cover) wait for the sync.
+    assert.equal(w.size, 17);
+    const pending = w.findByDeviceId(deriveDeviceId(boardIds(202)))[0];
+    assert.equal(pending.status, 'aborted');
+    assert.equal(w.record(pending.intentIndex).type, 'intent');
+    assert.deepEqual(w.revokedSerials(), []);
     await assert.rejects(badCommit, LedgerConsistencyError);
-    for (const r of await Promise.all([intent, commit, late])) hashes.set(r.index, r.leafHashHex);
-    assert.deepEqual([...hashes.keys()].slice(-3), [17, 18, 19]);
-    assert.equal(w.size, 20);
+    for (const r of await Promise.all([intent, commit, late, abort]))
+      hashes.set(r.index, r.leafHashHex);
+    assert.deepEqual([...hashes.keys()].slice(-4), [17, 18, 19, 20]);
+    assert.equal(w.size, 21);
+    assert.deepEqual(
+      w.revokedSerials().map((r) => [r.serialHex, r.index]),
+      [['aa01', 20]],
+    );
     await w.close();
     const again = await open(dir);
     try {
-      assert.equal(again.size, 20);
+      assert.equal(again.size, 21);
+      assert.deepEqual(
+        again.revokedSerials().map((r) => [r.serialHex, r.index]),
+        [['aa01', 20]],
+      );
       assert.equal(again.findByDeviceId(deriveDeviceId(boardIds(200)))[0].status, 'committed');
       for (const [i, h] of hashes) assert.equal(toHex(leafHash(again.recordBytes(i))), h);
     } finally {
