@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { isReadOnlyCommand } from '../../main/audit/index.ts';
 import {
@@ -10,22 +9,10 @@ import {
   type SimBoard,
 } from './helpers.ts';
 import type { ModemPersonality } from '../../sim/modem/index.ts';
+import { runKeyline, type ExecResult } from '../helpers/exec.ts';
 
-const bin = new URL('../../bin/keyline.mjs', import.meta.url).pathname;
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function keyline(args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 90_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(err);
-      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
+function keyline(args: string[]): Promise<ExecResult> {
+  return runKeyline(args, { timeoutMs: 90_000 });
 }
 
 /** A module with credentials written to context 1 by the driver, port closed again. */

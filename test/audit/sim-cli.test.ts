@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { runKeyline } from '../helpers/exec.ts';
 
 const bin = new URL('../../bin/keyline.mjs', import.meta.url).pathname;
 
@@ -48,23 +48,14 @@ async function stopSim(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function audit(port: string): Promise<{ code: number; findings: Array<{ id: string }> }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [bin, 'audit', '--modem', port, '--json'],
-      { timeout: 90_000 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(err);
-        try {
-          const out = JSON.parse(stdout) as { findings: Array<{ id: string }> };
-          resolve({ code: err ? (err.code as number) : 0, findings: out.findings });
-        } catch {
-          reject(new Error(`audit printed no JSON: ${stdout} ${stderr}`));
-        }
-      },
-    );
-  });
+async function audit(port: string): Promise<{ code: number; findings: Array<{ id: string }> }> {
+  const r = await runKeyline(['audit', '--modem', port, '--json'], { timeoutMs: 90_000 });
+  try {
+    const out = JSON.parse(r.stdout) as { findings: Array<{ id: string }> };
+    return { code: r.code, findings: out.findings };
+  } catch {
+    throw new Error(`audit printed no JSON: ${r.stdout} ${r.stderr}`);
+  }
 }
 
 /**

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runKeyline, type ExecResult } from '../helpers/exec.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
 let dir: string;
 
 before(async () => {
@@ -16,23 +15,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function keyline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/keyline.mjs'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KEYLINE_PASSPHRASE: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function keyline(args: string[]): Promise<ExecResult> {
+  return runKeyline(args, { env: { ...process.env, KEYLINE_PASSPHRASE: '' } });
 }
 
 interface Summary {

@@ -1,47 +1,15 @@
-import { execFile, type ExecFileException } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { runKeyline, type ExecResult } from '../helpers/exec.ts';
 
-export const REPO = new URL('../../', import.meta.url).pathname;
+export { exec, REPO, type ExecResult } from '../helpers/exec.ts';
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program (no shell) with a generous timeout; resolves with its exit code and output. */
-export function exec(
-  file: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      {
-        cwd: opts.cwd ?? REPO,
-        env: opts.env ?? process.env,
-        timeout: opts.timeoutMs ?? 120_000,
-        maxBuffer: 16 << 20,
-      },
-      (err: ExecFileException | null, stdout: string, stderr: string) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** `node bin/keyline.mjs ...` with the given environment additions. */
+/** `node bin/keyline.mjs ...` with the given environment additions (no inherited PIN or passphrase). */
 export function keyline(args: string[], env: NodeJS.ProcessEnv): Promise<ExecResult> {
   const base = { ...process.env };
   delete base.KEYLINE_PIN;
   delete base.KEYLINE_PASSPHRASE;
-  return exec(process.execPath, [join(REPO, 'bin/keyline.mjs'), ...args], {
-    env: { ...base, ...env },
-  });
+  return runKeyline(args, { env: { ...base, ...env } });
 }
 
 /** Every regular file under `dir` (recursively), skipping directories named in `skip`. */
