@@ -9,6 +9,7 @@ import { LedgerWriter, exportLedger } from '../../main/ledger/index.ts';
 import { sealForServer } from '../../server/envelope/envelope.ts';
 import { tempDir, testEd25519Signer } from '../ledger/helpers.ts';
 import { issueBoard, testPki } from '../ledger/pki.ts';
+import { runKeyline } from '../helpers/exec.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const tmp = tempDir('serve-cli');
@@ -183,28 +184,17 @@ describe('keyline serve --e2e-key', () => {
   it('refuses a wrong passphrase and a missing key file with one-line errors', async () => {
     const wrong = serve([], { KEYLINE_E2E_PASSPHRASE: 'not-the-passphrase' });
     assert.notEqual(await wrong.exit, 0);
-    const missing = spawn(
-      process.execPath,
-      [
-        'bin/keyline.mjs',
-        'serve',
-        '--ledger',
-        exportDir,
-        '--port',
-        '0',
-        '--e2e-key',
-        join(tmp.path, 'nope.pem'),
-      ],
-      {
-        cwd: repo,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let err = '';
-    missing.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((r) => missing.once('exit', r));
-    assert.equal(code, 2);
-    assert.match(err, /no end-to-end key at .*--create-e2e-key/);
-    assert.equal(err.trim().split('\n').length, 1);
+    const missing = await runKeyline([
+      'serve',
+      '--ledger',
+      exportDir,
+      '--port',
+      '0',
+      '--e2e-key',
+      join(tmp.path, 'nope.pem'),
+    ]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no end-to-end key at .*--create-e2e-key/);
+    assert.equal(missing.stderr.trim().split('\n').length, 1);
   });
 });
