@@ -278,8 +278,10 @@ export class BootloaderLink {
       this.transport.discardInput();
       // The device may hold one filler byte as half a command: one more byte either
       // completes that pair (NACK) or starts a new one (silence; a second byte NACKs).
+      // Silence is judged over the full ACK timeout: a NACK arriving after a second filler
+      // went out would be taken for that one, leaving the device half a command ahead.
       await this.send(Uint8Array.of(filler));
-      if (!(await this.answersNack(settleMs))) {
+      if (!(await this.answersNack(this.timeouts.ackMs))) {
         await this.send(Uint8Array.of(filler));
         if (!(await this.answersNack(this.timeouts.ackMs)))
           throw this.fail('recover', 'no NACK to a filler command pair', 'nothing');
