@@ -12,7 +12,9 @@ const noElectron = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'test-output/**', 'bench/results/**', '.keyline-tmp/**'] },
+  {
+    ignores: ['node_modules/**', 'out/**', 'test-output/**', 'bench/results/**', '.keyline-tmp/**'],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
