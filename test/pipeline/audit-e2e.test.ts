@@ -1,47 +1,28 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { exportLedger } from '../../main/ledger/index.ts';
 import { openProvisioningLine } from '../../main/pipeline/line.ts';
-import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
 import { importExport, SqliteDeviceStore } from '../../server/index.ts';
-import { startFixture } from '../../sim/index.ts';
-import { PASSPHRASE, makeStation, writeProfile } from './helpers.ts';
+import { useStationRig, writeProfile } from './helpers.ts';
 
 // Slot 1 is a hardened module (newer firmware), slots 2 and 3 exposed ones (ADB salt,
 // Linux command, readable UFS files) — the audit must tell them apart on the line.
-let dir: string;
-let station: LineStation;
-let fixture: Awaited<ReturnType<typeof startFixture>>;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kl-pipe-audit-'));
-  station = await unlockStation(await makeStation(dir), PASSPHRASE);
-  fixture = await startFixture({
-    slots: 3,
-    dir: join(dir, 'fixture'),
-    seed: 77,
-    latencyScale: 0.2,
-    modemPersonality: (slot) => (slot === 1 ? 'hardened' : 'exposed'),
-  });
+const rig = useStationRig('kl-pipe-audit-', {
+  slots: 3,
+  seed: 77,
+  latencyScale: 0.2,
+  modemPersonality: (slot) => (slot === 1 ? 'hardened' : 'exposed'),
 });
-
-after(async () => {
-  station?.close();
-  await fixture?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const slotCfg = (n: number) => {
-  const s = fixture.slots[n - 1];
-  return { slot: String(s.slot), modemPort: s.modemPort, mcuPort: s.mcuPort };
-};
+const { slotCfg } = rig;
 
 test('default policy: a hardened module passes clean, an exposed one fails naming the finding and nothing is committed', async () => {
-  const profile = await writeProfile(dir, 'audit-default');
-  const line = await openProvisioningLine({ station, profile, batch: 'audit-default' });
+  const profile = await writeProfile(rig.dir, 'audit-default');
+  const line = await openProvisioningLine({
+    station: rig.station,
+    profile,
+    batch: 'audit-default',
+  });
   try {
     const r = await line.runner.run([slotCfg(1), slotCfg(2)], AbortSignal.timeout(120_000));
     assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
@@ -60,7 +41,7 @@ test('default policy: a hardened module passes clean, an exposed one fails namin
     assert.match(f.reason, /adb-unlock/);
     assert.match(f.reason, /backdoor-command/);
     assert.equal(f.revokedSerials.length, 2, 'both issued serials go on the CRL');
-    const attempts = line.ledger.findByHardwareId({ imei: fixture.slots[1].imei });
+    const attempts = line.ledger.findByHardwareId({ imei: rig.fixture.slots[1].imei });
     assert.ok(attempts.length > 0);
     assert.ok(
       attempts.some((a) => a.attempt.status === 'aborted'),
@@ -73,15 +54,15 @@ test('default policy: a hardened module passes clean, an exposed one fails namin
     // The audit runs before the MCU step: the passing board's credential page holds a blob,
     // the failing board's is still erased.
     const CREDENTIAL_AREA = 0x080e0000; // profiles/demo.json mcu.credentialArea
-    assert.ok(fixture.slots[0].mcu.readFlash(CREDENTIAL_AREA, 16).some((b) => b !== 0xff));
-    assert.ok(fixture.slots[1].mcu.readFlash(CREDENTIAL_AREA, 16).every((b) => b === 0xff));
+    assert.ok(rig.fixture.slots[0].mcu.readFlash(CREDENTIAL_AREA, 16).some((b) => b !== 0xff));
+    assert.ok(rig.fixture.slots[1].mcu.readFlash(CREDENTIAL_AREA, 16).every((b) => b === 0xff));
   } finally {
     await line.close();
   }
 });
 
 test('warn policy: the exposed module commits with its findings, which the export and the server carry', async () => {
-  const profile = await writeProfile(dir, 'audit-warn', (p) => {
+  const profile = await writeProfile(rig.dir, 'audit-warn', (p) => {
     p.audit = {
       enabled: true,
       actions: {
@@ -94,9 +75,9 @@ test('warn policy: the exposed module commits with its findings, which the expor
       },
     };
   });
-  const line = await openProvisioningLine({ station, profile, batch: 'audit-warn' });
+  const line = await openProvisioningLine({ station: rig.station, profile, batch: 'audit-warn' });
   let deviceId: string;
-  const exportDir = join(dir, 'export-warn');
+  const exportDir = join(rig.dir, 'export-warn');
   try {
     const r = await line.runner.run([slotCfg(3)], AbortSignal.timeout(120_000));
     assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
@@ -111,8 +92,8 @@ test('warn policy: the exposed module commits with its findings, which the expor
     assert.ok(!serialized.includes('BEGIN EC PRIVATE'), 'no key bytes in the record');
     await exportLedger(line.ledger, {
       outDir: exportDir,
-      issuer: station.issuer,
-      caChainDer: station.caChainDer,
+      issuer: rig.station.issuer,
+      caChainDer: rig.station.caChainDer,
     });
   } finally {
     await line.close();

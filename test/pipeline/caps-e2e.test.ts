@@ -1,44 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { openProvisioningLine } from '../../main/pipeline/line.ts';
-import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
-import { startFixture } from '../../sim/index.ts';
-import { PASSPHRASE, makeStation, writeProfile } from './helpers.ts';
+import { useStationRig, writeProfile } from './helpers.ts';
 
-let dir: string;
-let station: LineStation;
-let fixture: Awaited<ReturnType<typeof startFixture>>;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kl-pipe-caps-'));
-  station = await unlockStation(await makeStation(dir), PASSPHRASE);
-  fixture = await startFixture({
-    slots: 3,
-    dir: join(dir, 'fixture'),
-    seed: 23,
-    latencyScale: 0.1,
-    modemModel: 'EC25',
-    mcuFamily: 'F4',
-  });
+const rig = useStationRig('kl-pipe-caps-', {
+  slots: 3,
+  seed: 23,
+  latencyScale: 0.1,
+  modemModel: 'EC25',
+  mcuFamily: 'F4',
 });
-
-after(async () => {
-  station?.close();
-  await fixture?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const slots = () =>
-  fixture.slots.map((s) => ({ slot: String(s.slot), modemPort: s.modemPort, mcuPort: s.mcuPort }));
-
+const slots = () => rig.allSlots();
 test('a batch capped at 2 issues 2 and refuses the third before any key exists', async () => {
-  const profile = await writeProfile(dir, 'cap2', (p) => {
+  const profile = await writeProfile(rig.dir, 'cap2', (p) => {
     p.caps = { perBatch: 2, perHour: 100 };
   });
-  const line = await openProvisioningLine({ station, profile, batch: 'capped' });
+  const line = await openProvisioningLine({ station: rig.station, profile, batch: 'capped' });
   try {
     const r = await line.runner.run(slots(), AbortSignal.timeout(120_000));
     assert.equal(r.passed.length, 2, JSON.stringify(r.failed));
@@ -50,7 +27,7 @@ test('a batch capped at 2 issues 2 and refuses the third before any key exists',
     assert.deepEqual(f.revokedSerials, []);
     assert.equal(line.ledger.findByBatch('capped').length, 2, 'only two intents were written');
     // Nothing was written to the refused board.
-    const refused = fixture.slots.find((s) => String(s.slot) === f.slot)!;
+    const refused = rig.fixture.slots.find((s) => String(s.slot) === f.slot)!;
     assert.equal(refused.modem.files('UFS').size, 0);
     // The modem write starts only once the cap allows a board: the refused one saw no file
     // command at all (its wire ends with the identify).
@@ -63,14 +40,15 @@ test('a batch capped at 2 issues 2 and refuses the third before any key exists',
 });
 
 test('the per-hour cap counts the ledger across batches and station restarts', async () => {
-  const profile = await writeProfile(dir, 'hour2', (p) => {
+  const profile = await writeProfile(rig.dir, 'hour2', (p) => {
     p.caps = { perBatch: 100, perHour: 2 };
   });
-  const line = await openProvisioningLine({ station, profile, batch: 'next-batch' });
+  const line = await openProvisioningLine({ station: rig.station, profile, batch: 'next-batch' });
   try {
     const refused = slots().filter(
       (s) =>
-        line.ledger.findByHardwareId({ imei: fixture.slots[Number(s.slot) - 1].imei }).length === 0,
+        line.ledger.findByHardwareId({ imei: rig.fixture.slots[Number(s.slot) - 1].imei })
+          .length === 0,
     );
     assert.equal(refused.length, 1);
     const r = await line.runner.run(refused, AbortSignal.timeout(60_000));

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
 import { createStation } from '../../main/station/index.ts';
+import { startFixture, type Fixture, type FixtureOptions } from '../../sim/index.ts';
 
 export const PASSPHRASE = 'pipeline-test-passphrase';
 export const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -85,4 +89,60 @@ export function spawnProvision(
       resolve({ code, signal, lines, stderr });
     }),
   );
+}
+
+/**
+ * The common rig of the in-process line tests: a fresh station (unlocked) and a virtual
+ * fixture in a temp directory, set up before the file's tests and torn down after them.
+ * Read `dir`, `station` and `fixture` inside tests (they exist once `before` has run).
+ */
+export interface StationRig {
+  readonly dir: string;
+  readonly station: LineStation;
+  readonly fixture: Fixture;
+  /** Slot n (1-based) as the runner takes it. */
+  slotCfg(n: number): { slot: string; modemPort: string; mcuPort: string };
+  /** Every fixture slot, in order. */
+  allSlots(): { slot: string; modemPort: string; mcuPort: string }[];
+}
+
+export function useStationRig(
+  prefix: string,
+  fixtureOpts: Omit<FixtureOptions, 'dir'>,
+): StationRig {
+  let dir: string | undefined;
+  let station: LineStation | undefined;
+  let fixture: Fixture | undefined;
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`the station rig's ${what} is used before setup`);
+    return v;
+  };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    station = await unlockStation(await makeStation(dir), PASSPHRASE);
+    fixture = await startFixture({ ...fixtureOpts, dir: join(dir, 'fixture') });
+  });
+  after(async () => {
+    station?.close();
+    await fixture?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const cfg = (s: Fixture['slots'][number]) => ({
+    slot: String(s.slot),
+    modemPort: s.modemPort,
+    mcuPort: s.mcuPort,
+  });
+  return {
+    get dir() {
+      return need(dir, 'dir');
+    },
+    get station() {
+      return need(station, 'station');
+    },
+    get fixture() {
+      return need(fixture, 'fixture');
+    },
+    slotCfg: (n) => cfg(need(fixture, 'fixture').slots[n - 1]),
+    allSlots: () => need(fixture, 'fixture').slots.map(cfg),
+  };
 }

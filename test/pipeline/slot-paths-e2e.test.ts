@@ -1,50 +1,25 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { AbortRecord } from '../../ledger/records.ts';
 import type { PipelineEvent } from '../../main/pipeline/events.ts';
 import { openProvisioningLine } from '../../main/pipeline/line.ts';
-import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
-import { startFixture } from '../../sim/index.ts';
-import { PASSPHRASE, makeStation, writeProfile } from './helpers.ts';
+import { useStationRig, writeProfile } from './helpers.ts';
 
-let dir: string;
-let station: LineStation;
-let fixture: Awaited<ReturnType<typeof startFixture>>;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kl-pipe-paths-'));
-  station = await unlockStation(await makeStation(dir), PASSPHRASE);
-  fixture = await startFixture({
-    slots: 5,
-    dir: join(dir, 'fixture'),
-    seed: 41,
-    latencyScale: 0.2,
-    modemModel: (slot) => (slot === 4 ? 'M66' : 'EC25'),
-    mcuFamily: (slot) => (slot === 5 ? 'L4' : 'F4'),
-  });
+const rig = useStationRig('kl-pipe-paths-', {
+  slots: 5,
+  seed: 41,
+  latencyScale: 0.2,
+  modemModel: (slot) => (slot === 4 ? 'M66' : 'EC25'),
+  mcuFamily: (slot) => (slot === 5 ? 'L4' : 'F4'),
 });
-
-after(async () => {
-  station?.close();
-  await fixture?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const slotCfg = (n: number) => {
-  const s = fixture.slots[n - 1];
-  return { slot: String(s.slot), modemPort: s.modemPort, mcuPort: s.mcuPort };
-};
-
+const { slotCfg } = rig;
 test('read-out protection: set after the verified write, before the commit', async () => {
-  const profile = await writeProfile(dir, 'rdp', (p) => {
+  const profile = await writeProfile(rig.dir, 'rdp', (p) => {
     p.mcu.readoutProtection = true;
   });
   const states: string[] = [];
   const line = await openProvisioningLine({
-    station,
+    station: rig.station,
     profile,
     batch: 'rdp',
     onEvent: (e) => {
@@ -57,14 +32,14 @@ test('read-out protection: set after the verified write, before the commit', asy
   } finally {
     await line.close();
   }
-  assert.equal(fixture.slots[0].mcu.rdpLevel, 1);
+  assert.equal(rig.fixture.slots[0].mcu.rdpLevel, 1);
   const i = states.indexOf('readout-protect');
   assert.ok(i > states.indexOf('mcu-write') && i < states.indexOf('commit'), states.join(' '));
 });
 
 test('an MCU of another family than the profile names is refused at identify', async () => {
-  const profile = await writeProfile(dir, 'plain');
-  const line = await openProvisioningLine({ station, profile, batch: 'family' });
+  const profile = await writeProfile(rig.dir, 'plain');
+  const line = await openProvisioningLine({ station: rig.station, profile, batch: 'family' });
   try {
     const r = await line.runner.run([slotCfg(5)], AbortSignal.timeout(60_000));
     assert.equal(r.failed[0]?.step, 'identify');
@@ -77,11 +52,11 @@ test('an MCU of another family than the profile names is refused at identify', a
 });
 
 test('cancelling a batch mid-write aborts each slot cleanly and revokes its serials', async () => {
-  const profile = await writeProfile(dir, 'plain2');
+  const profile = await writeProfile(rig.dir, 'plain2');
   const ac = new AbortController();
   const events: PipelineEvent[] = [];
   const line = await openProvisioningLine({
-    station,
+    station: rig.station,
     profile,
     batch: 'cancel',
     onEvent: (e) => {
@@ -108,7 +83,11 @@ test('cancelling a batch mid-write aborts each slot cleanly and revokes its seri
     await line.close();
   }
   // The cancelled boards provision normally afterwards.
-  const again = await openProvisioningLine({ station, profile, batch: 'after-cancel' });
+  const again = await openProvisioningLine({
+    station: rig.station,
+    profile,
+    batch: 'after-cancel',
+  });
   try {
     const r = await again.runner.run([slotCfg(2), slotCfg(3)], AbortSignal.timeout(60_000));
     assert.equal(r.passed.length, 2, JSON.stringify(r.failed));
@@ -118,10 +97,14 @@ test('cancelling a batch mid-write aborts each slot cleanly and revokes its seri
 });
 
 test('a 2G module (M66): credentials go to NVRAM secure storage; a profile for LTE refuses it', async () => {
-  const lteOnly = await writeProfile(dir, 'lte-only', (p) => {
+  const lteOnly = await writeProfile(rig.dir, 'lte-only', (p) => {
     p.modem.family = 'lte';
   });
-  const refused = await openProvisioningLine({ station, profile: lteOnly, batch: 'lte-only' });
+  const refused = await openProvisioningLine({
+    station: rig.station,
+    profile: lteOnly,
+    batch: 'lte-only',
+  });
   try {
     const r = await refused.runner.run([slotCfg(4)], AbortSignal.timeout(60_000));
     assert.equal(r.failed[0]?.code, 'wrong-model');
@@ -129,8 +112,8 @@ test('a 2G module (M66): credentials go to NVRAM secure storage; a profile for L
   } finally {
     await refused.close();
   }
-  const profile = await writeProfile(dir, 'any-modem');
-  const line = await openProvisioningLine({ station, profile, batch: 'm66' });
+  const profile = await writeProfile(rig.dir, 'any-modem');
+  const line = await openProvisioningLine({ station: rig.station, profile, batch: 'm66' });
   try {
     const r = await line.runner.run([slotCfg(4)], AbortSignal.timeout(90_000));
     assert.equal(r.passed.length, 1, JSON.stringify(r.failed));
@@ -138,16 +121,16 @@ test('a 2G module (M66): credentials go to NVRAM secure storage; a profile for L
   } finally {
     await line.close();
   }
-  const nvram = fixture.slots[3].modem.files('NVRAM');
+  const nvram = rig.fixture.slots[3].modem.files('NVRAM');
   assert.equal(nvram.size, 3, [...nvram.keys()].join(', '));
-  assert.equal(fixture.slots[3].modem.files('UFS').size, 0);
+  assert.equal(rig.fixture.slots[3].modem.files('UFS').size, 0);
 });
 
 test('a cancel that arrives once the commit is written leaves the board passed', async () => {
-  const profile = await writeProfile(dir, 'late-cancel');
+  const profile = await writeProfile(rig.dir, 'late-cancel');
   const ac = new AbortController();
   const line = await openProvisioningLine({
-    station,
+    station: rig.station,
     profile,
     batch: 'late-cancel',
     reprovision: true,
@@ -168,8 +151,8 @@ test('a cancel that arrives once the commit is written leaves the board passed',
 
 test('a batch naming one slot twice is refused before anything runs', async () => {
   const { SlotSpecError } = await import('../../main/pipeline/slot-spec.ts');
-  const profile = await writeProfile(dir, 'dupe-slots');
-  const line = await openProvisioningLine({ station, profile, batch: 'dupe-slots' });
+  const profile = await writeProfile(rig.dir, 'dupe-slots');
+  const line = await openProvisioningLine({ station: rig.station, profile, batch: 'dupe-slots' });
   try {
     const size = line.ledger.size;
     await assert.rejects(
@@ -183,12 +166,12 @@ test('a batch naming one slot twice is refused before anything runs', async () =
 });
 
 test('the audit hook runs after the modem write with the driver session, and its findings are committed', async () => {
-  const profile = await writeProfile(dir, 'audit-record', (p) => {
+  const profile = await writeProfile(rig.dir, 'audit-record', (p) => {
     p.audit = { enabled: true };
   });
   let sawFiles = 0;
   const line = await openProvisioningLine({
-    station,
+    station: rig.station,
     profile,
     batch: 'audit-hook',
     reprovision: true,
