@@ -39,9 +39,9 @@ describe('SerialTransport over a socat PTY pair', () => {
   });
 
   it('reports an unplugged device as closed, promptly', async () => {
-    const pending = host.read(1, 5000);
+    const pending = assert.rejects(host.read(1, 5000), TransportClosedError);
     await pair.close();
-    await assert.rejects(pending, TransportClosedError);
+    await pending;
     assert.equal(existsSync(pair.host), false, 'socat removes the PTY link when the line drops');
   });
 
