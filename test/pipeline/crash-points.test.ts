@@ -3,18 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type {
-  AbortRecord,
-  CommitRecord,
-  LedgerRecord,
-  RevokeRecord,
-} from '../../ledger/records.ts';
-import { LedgerWriter, ledgerDirOf } from '../../main/ledger/index.ts';
-import { exportLedger } from '../../main/ledger/export.ts';
-import { unlockStation } from '../../main/pipeline/station.ts';
+import type { AbortRecord, CommitRecord, RevokeRecord } from '../../ledger/records.ts';
 import { readExport } from '../../server/export-reader.ts';
 import { startFixture } from '../../sim/index.ts';
-import { PASSPHRASE, makeStation, spawnProvision, writeProfile } from './helpers.ts';
+import { collectLedger, makeStation, spawnProvision, writeProfile } from './helpers.ts';
 
 /** Steps at which the station is killed (kill -9 as soon as it reports entering them). */
 const KILL_AT = ['intent', 'issue', 'modem-write', 'mcu-write', 'commit'] as const;
@@ -81,24 +73,8 @@ test('killed at each step in turn, the board ends committed once and the ledger 
     `${final.stderr} ${JSON.stringify(final.lines.filter((l) => l.type === 'fail'))}`,
   );
 
-  const station = await unlockStation(stationDir, PASSPHRASE);
-  const ledger = await LedgerWriter.open(ledgerDirOf(stationDir), {
-    signer: station.ledgerSigner,
-    stationId: station.stationId,
-  });
-  let records: LedgerRecord[];
-  try {
-    assert.deepEqual(ledger.openIntents(), [], 'every intent is closed');
-    records = Array.from({ length: ledger.size }, (_, i) => ledger.record(i));
-    await exportLedger(ledger, {
-      outDir: join(dir, 'export'),
-      issuer: station.issuer,
-      caChainDer: station.caChainDer,
-    });
-  } finally {
-    await ledger.close();
-    station.close();
-  }
+  const { records, openIntents } = await collectLedger(stationDir, join(dir, 'export'));
+  assert.deepEqual(openIntents, [], 'every intent is closed');
   const commits = records.filter((r): r is CommitRecord => r.type === 'commit');
   const revoked = new Set(
     records.filter((r): r is RevokeRecord => r.type === 'revoke').map((r) => r.commitIndex),

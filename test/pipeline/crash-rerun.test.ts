@@ -3,13 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { AbortRecord, CommitRecord, LedgerRecord } from '../../ledger/records.ts';
-import { LedgerWriter, ledgerDirOf } from '../../main/ledger/index.ts';
-import { exportLedger } from '../../main/ledger/export.ts';
-import { unlockStation } from '../../main/pipeline/station.ts';
+import type { AbortRecord, CommitRecord } from '../../ledger/records.ts';
 import { readExport } from '../../server/export-reader.ts';
 import { startFixture } from '../../sim/index.ts';
-import { PASSPHRASE, makeStation, spawnProvision, writeProfile } from './helpers.ts';
+import { collectLedger, makeStation, spawnProvision, writeProfile } from './helpers.ts';
 
 let dir: string;
 let stationDir: string;
@@ -98,24 +95,8 @@ test('kill -9 mid-batch, then a rerun: every board committed exactly once, ledge
   const recovered = second.lines.filter((l) => l.type === 'recovered');
   assert.equal(recovered.length, 2, 'both orphaned intents were closed on start');
 
-  const station = await unlockStation(stationDir, PASSPHRASE);
-  const ledger = await LedgerWriter.open(ledgerDirOf(stationDir), {
-    signer: station.ledgerSigner,
-    stationId: station.stationId,
-  });
-  let records: LedgerRecord[];
-  try {
-    records = Array.from({ length: ledger.size }, (_, i) => ledger.record(i));
-    assert.deepEqual(ledger.openIntents(), [], 'no intent left open');
-    await exportLedger(ledger, {
-      outDir: join(dir, 'export'),
-      issuer: station.issuer,
-      caChainDer: station.caChainDer,
-    });
-  } finally {
-    await ledger.close();
-    station.close();
-  }
+  const { records, openIntents } = await collectLedger(stationDir, join(dir, 'export'));
+  assert.deepEqual(openIntents, [], 'no intent left open');
   const commits = records.filter((r): r is CommitRecord => r.type === 'commit');
   for (const s of fixture.slots)
     assert.equal(

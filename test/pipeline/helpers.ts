@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { after, before } from 'node:test';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import type { LedgerRecord } from '../../ledger/records.ts';
+import type { DeviceAttempt } from '../../ledger/state.ts';
+import { exportLedger } from '../../main/ledger/export.ts';
+import { LedgerWriter, ledgerDirOf } from '../../main/ledger/index.ts';
 import { unlockStation, type LineStation } from '../../main/pipeline/station.ts';
 import { createStation } from '../../main/station/index.ts';
 import { startFixture, type Fixture, type FixtureOptions } from '../../sim/index.ts';
@@ -145,4 +149,35 @@ export function useStationRig(
     slotCfg: (n) => cfg(need(fixture, 'fixture').slots[n - 1]),
     allSlots: () => need(fixture, 'fixture').slots.map(cfg),
   };
+}
+
+/**
+ * After a run in another process: unlocks the station, reads every ledger record, notes
+ * the intents still open, and exports the ledger to `outDir` (then releases it all).
+ */
+export async function collectLedger(
+  stationDir: string,
+  outDir: string,
+): Promise<{ records: LedgerRecord[]; openIntents: DeviceAttempt[] }> {
+  const station = await unlockStation(stationDir, PASSPHRASE);
+  try {
+    const ledger = await LedgerWriter.open(ledgerDirOf(stationDir), {
+      signer: station.ledgerSigner,
+      stationId: station.stationId,
+    });
+    try {
+      const records = Array.from({ length: ledger.size }, (_, i) => ledger.record(i));
+      const openIntents = ledger.openIntents();
+      await exportLedger(ledger, {
+        outDir,
+        issuer: station.issuer,
+        caChainDer: station.caChainDer,
+      });
+      return { records, openIntents };
+    } finally {
+      await ledger.close();
+    }
+  } finally {
+    station.close();
+  }
 }
