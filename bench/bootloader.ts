@@ -3,10 +3,11 @@
 // part, each run on a freshly erased simulator. Prints one JSON line.
 //
 //   node --import tsx bench/bootloader.ts [--reps N] [--family L4|F4]
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { p256 } from '@noble/curves/nist.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from '../main/mcu/index.ts';
 import { SerialTransport } from '../main/transport/serial-transport.ts';
 import { createPtyPair } from '../sim/pty.ts';
-import { BootloaderSimulator, type McuFamily } from '../sim/stm32/index.ts';
+import type { BootloaderStats, McuFamily } from '../sim/stm32/index.ts';
 
 const run = promisify(execFile);
 const BAUD = 115200;
@@ -50,24 +51,46 @@ function blob2k(): Uint8Array {
   return b;
 }
 
-/** A fresh (erased) simulated part on a new PTY pair; the caller times only the host side. */
+interface DeviceReport {
+  type: 'stopped';
+  stats: BootloaderStats;
+  flash: string;
+}
+
+/**
+ * A fresh (erased) simulated part on a new PTY pair, running in its own process; the
+ * caller times only the host side. `finish` stops it and returns its stats and the flash
+ * bytes at `address`.
+ */
 async function freshBoard(family: McuFamily) {
   const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-bl-'));
   const pair = await createPtyPair(dir, 'mcu');
-  const sim = await BootloaderSimulator.start({
-    devicePath: pair.device,
-    family,
-    uid: '0085004c3136501120383048',
-    baud: BAUD,
-    stateFile: join(dir, 'flash.bin'),
-    latencyScale: 1,
+  const device = fork(
+    fileURLToPath(new URL('./bootloader-device.ts', import.meta.url)),
+    [pair.device, family, '0085004c3136501120383048', String(BAUD), join(dir, 'flash.bin')],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const exited = new Promise<void>((resolve) => device.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    device.once('message', () => resolve());
+    device.once('exit', (code) =>
+      reject(new Error(`bench device exited (${code}) before it was ready`)),
+    );
   });
   return {
     dir,
     pair,
-    sim,
+    async finish(address: number, length: number) {
+      const report = new Promise<DeviceReport>((resolve) =>
+        device.once('message', (m: DeviceReport) => resolve(m)),
+      );
+      device.send({ type: 'stop', address, length });
+      const r = await report;
+      return { stats: r.stats, flash: new Uint8Array(Buffer.from(r.flash, 'base64')) };
+    },
     async close() {
-      await sim.stop();
+      if (device.exitCode === null && device.signalCode === null) device.kill();
+      await exited;
       await pair.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -109,10 +132,10 @@ async function keylineRun(
       await client.close();
     }
     const ms = performance.now() - t0;
-    const got = board.sim.readFlash(area.address, blob.length);
-    if (!got.every((b, i) => b === blob[i]))
+    const { stats, flash } = await board.finish(area.address, blob.length);
+    if (!flash.every((b, i) => b === blob[i]))
       throw new Error('keyline run left different bytes in flash');
-    return { ms, modelledMs: board.sim.stats().modelledMs };
+    return { ms, modelledMs: stats.modelledMs };
   } finally {
     await board.close();
   }
@@ -147,10 +170,10 @@ async function stm32flashRun(
       },
     );
     const ms = performance.now() - t0;
-    const got = board.sim.readFlash(area.address, blob.length);
-    if (!got.every((b, i) => b === blob[i]))
+    const { stats, flash } = await board.finish(area.address, blob.length);
+    if (!flash.every((b, i) => b === blob[i]))
       throw new Error('stm32flash run left different bytes in flash');
-    return { ms, modelledMs: board.sim.stats().modelledMs };
+    return { ms, modelledMs: stats.modelledMs };
   } finally {
     await board.close();
   }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { SerialPort } from 'serialport';
+import { autoDetect, type BindingPortInterface } from '@serialport/bindings-cpp';
 import { ByteQueue } from './byte-queue.ts';
+import { PolledFdEngine, StreamingBindingEngine, type PortEngine } from './port-engine.ts';
 import {
   TransportClosedError,
   TransportError,
@@ -9,75 +10,95 @@ import {
   type Transport,
 } from './transport.ts';
 
-/** A Transport over a real serial port (or one end of a PTY pair) via node-serialport. */
+export interface SerialTransportOptions extends SerialOptions {
+  /**
+   * How bytes move. 'polled' (default where the OS allows it: Linux, macOS) reads and
+   * writes the non-blocking descriptor on the event loop when it is ready; 'binding' uses
+   * the serialport binding's own read/write, which go through libuv's thread pool (the
+   * only way on Windows, and a reference path for tests).
+   */
+  io?: 'polled' | 'binding';
+}
+
+/** Unix bindings expose the open descriptor and its poller; Windows ones do not. */
+function pollable(port: BindingPortInterface): port is BindingPortInterface & {
+  fd: number;
+  poller: ConstructorParameters<typeof PolledFdEngine>[1];
+} {
+  const p = port as { fd?: unknown; poller?: unknown };
+  return typeof p.fd === 'number' && typeof p.poller === 'object' && p.poller !== null;
+}
+
+/**
+ * A Transport over a real serial port (or one end of a PTY pair), opened and configured
+ * (baud, 8 data bits, parity, 1 stop bit, exclusive lock) through serialport's native
+ * binding.
+ *
+ * Why not the SerialPort stream: every chunk it reads costs two thread-pool round trips
+ * (one read that returns data, one that returns EAGAIN) and every write one more. A
+ * lock-step protocol such as AN3155 pays those on each of its ~50 exchanges per credential
+ * write, which made keyline slower than stm32flash's blocking C loop on the same wire.
+ */
 export class SerialTransport implements Transport {
   private readonly queue: ByteQueue;
   private open = true;
+  private readonly engine: PortEngine;
 
   private constructor(
-    private readonly port: SerialPort,
+    private readonly port: BindingPortInterface,
     readonly path: string,
+    io: 'polled' | 'binding',
   ) {
     this.queue = new ByteQueue(path);
-    port.on('data', (chunk: Buffer) => this.queue.push(new Uint8Array(chunk)));
-    port.on('close', () => {
-      this.open = false;
-      this.queue.close('port closed (device unplugged or closed)');
-    });
-    port.on('error', () => {
-      this.open = false;
-      this.queue.close('port error');
-    });
+    const sink = {
+      data: (bytes: Uint8Array) => this.queue.push(bytes),
+      closed: (reason: string) => {
+        this.open = false;
+        this.queue.close(reason);
+      },
+    };
+    this.engine =
+      io === 'polled' && pollable(port)
+        ? new PolledFdEngine(port.fd, port.poller, path, sink)
+        : new StreamingBindingEngine(port, path, sink);
   }
 
-  static async open(opts: SerialOptions): Promise<SerialTransport> {
-    const port = new SerialPort({
-      path: opts.path,
-      baudRate: opts.baudRate,
-      dataBits: 8,
-      stopBits: 1,
-      parity: opts.parity,
-      autoOpen: false,
-    });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) =>
-        err
-          ? reject(
-              new TransportError(
-                'open-failed',
-                opts.path,
-                `${opts.path}: cannot open (${err.message})`,
-              ),
-            )
-          : resolve(),
-      ),
-    );
-    return new SerialTransport(port, opts.path);
+  static async open(opts: SerialTransportOptions): Promise<SerialTransport> {
+    let port: BindingPortInterface;
+    try {
+      port = await autoDetect().open({
+        path: opts.path,
+        baudRate: opts.baudRate,
+        dataBits: 8,
+        stopBits: 1,
+        parity: opts.parity,
+        rtscts: false,
+        xon: false,
+        xoff: false,
+        xany: false,
+        hupcl: true,
+        lock: true,
+      });
+    } catch (e) {
+      throw new TransportError(
+        'open-failed',
+        opts.path,
+        `${opts.path}: cannot open (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
+    return new SerialTransport(port, opts.path, opts.io ?? 'polled');
   }
 
   get isOpen(): boolean {
     return this.open && this.port.isOpen;
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> {
     if (!this.isOpen)
-      throw new TransportError('closed', this.path, `${this.path}: write on a closed port`);
-    await new Promise<void>((resolve, reject) => {
-      // The write callback fires once the OS has taken every byte. No drain() after it:
-      // tcdrain occupies a thread-pool thread until the far end has read the bytes, and
-      // every protocol here proves delivery with its answer anyway.
-      this.port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) =>
-        err
-          ? reject(
-              new TransportError(
-                'write-failed',
-                this.path,
-                `${this.path}: write failed (${err.message})`,
-              ),
-            )
-          : resolve(),
+      return Promise.reject(
+        new TransportError('closed', this.path, `${this.path}: write on a closed port`),
       );
-    });
+    return this.engine.write(bytes);
   }
 
   read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
@@ -89,9 +110,9 @@ export class SerialTransport implements Transport {
   }
 
   /**
-   * node-serialport can miss a hang-up that arrives right behind the last data (the poller
-   * drains the bytes and never reports the HUP). A silent line whose device node is gone
-   * (USB adapter unplugged, PTY link removed) is a closed port, not a slow device: say so.
+   * A hang-up can arrive right behind the last data and go unreported (the bytes are
+   * drained and the HUP is folded into that wake-up). A silent line whose device node is
+   * gone (USB adapter unplugged, PTY link removed) is a closed port, not a slow device.
    */
   private explainTimeout(e: unknown): never {
     if (e instanceof TransportTimeoutError && !existsSync(this.path)) {
@@ -107,9 +128,10 @@ export class SerialTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    this.queue.close('port closed');
-    if (!this.port.isOpen) return;
-    await new Promise<void>((resolve) => this.port.close(() => resolve()));
     this.open = false;
+    this.queue.close('port closed');
+    this.engine.stop('port closed');
+    if (!this.port.isOpen) return;
+    await this.port.close().catch(() => {});
   }
 }
