@@ -69,20 +69,38 @@ describe('keys, signers and known-answer vectors', () => {
     );
   });
 
-  it('the P-256 file signer produces the RFC 6979 deterministic signature (low-S form)', async () => {
-    const signer = createFileSigner(
-      {
-        algorithm: 'p256',
-        secret: fromHex(RFC6979.x),
-        publicKey: p256.getPublicKey(fromHex(RFC6979.x), false),
-      },
-      'kat',
+  it('the P-256 file signer (OpenSSL) gives hedged, low-S signatures that noble verifies, and wipes the scalar it was given', async () => {
+    const secret = fromHex(RFC6979.x);
+    const pub = fromHex('04' + RFC6979.ux + RFC6979.uy);
+    const signer = createFileSigner({ algorithm: 'p256', secret, publicKey: pub }, 'kat');
+    assert.ok(
+      secret.every((b) => b === 0),
+      'the scalar now lives only inside OpenSSL',
     );
-    const sig = await signer.sign(new TextEncoder().encode('sample'));
+    const msg = new TextEncoder().encode('sample');
+    const a = await signer.sign(msg);
+    const b = await signer.sign(msg);
+    assert.notEqual(toHex(a), toHex(b), 'nonces are fresh per signature');
     const n = p256.Point.CURVE().n;
-    const lowS = (n - BigInt('0x' + RFC6979.s)).toString(16).padStart(64, '0');
-    assert.equal(toHex(sig), toHex(derSig(RFC6979.r, lowS)));
+    for (const sig of [a, b]) {
+      // An independent implementation checks OpenSSL's work, in the strict low-S mode.
+      assert.ok(p256.verify(sig, msg, pub, { format: 'der', lowS: true }));
+      assert.ok(p256.Signature.fromBytes(sig, 'der').s <= n / 2n);
+      assert.ok(
+        verifyX509Signature(OID.ecdsaWithSha256, { algorithm: 'p256', raw: pub }, msg, sig),
+      );
+    }
     signer.dispose();
+    await assert.rejects(signer.sign(msg), /disposed/i);
+  });
+
+  it('generateP256 pairs each fresh scalar with its public point (OpenSSL agrees with noble)', () => {
+    for (let i = 0; i < 20; i++) {
+      const key = generateP256();
+      assert.equal(key.publicKey.length, 65);
+      assert.deepEqual(key.publicKey, p256.getPublicKey(key.secret, false));
+      key.secret.fill(0);
+    }
   });
 
   it('the Ed25519 file signer matches RFC 8032 test 1', async () => {
