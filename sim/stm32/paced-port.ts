@@ -1,4 +1,5 @@
-import { SerialPort } from 'serialport';
+import { SerialTransport } from '../../main/transport/serial-transport.ts';
+import { TransportTimeoutError } from '../../main/transport/transport.ts';
 
 /** The simulator's end of the line went away (PTY closed, socat killed) or was closed. */
 export class SimPortClosedError extends Error {
@@ -58,27 +59,35 @@ export class PacedPort {
   bytesOut = 0;
 
   private constructor(
-    private readonly port: SerialPort,
+    private readonly port: SerialTransport,
     readonly path: string,
     /** Modelled ms per byte. */
     private readonly byteMs: number,
   ) {
-    port.on('data', (d: Buffer) => this.onData(new Uint8Array(d)));
-    const onGone = () => {
-      this.closed = true;
-      this.wake?.();
-    };
-    port.on('close', onGone);
-    port.on('error', onGone);
+    void this.pump();
+  }
+
+  /** Moves every chunk the port receives into the paced receive buffer, as it arrives. */
+  private async pump(): Promise<void> {
+    while (!this.closed) {
+      try {
+        this.onData(await this.port.read(65536, 60_000));
+      } catch (e) {
+        if (e instanceof TransportTimeoutError) continue;
+        break;
+      }
+    }
+    this.closed = true;
+    this.wake?.();
   }
 
   static async open(path: string, baud: number, latencyScale: number): Promise<PacedPort> {
-    const port = new SerialPort({ path, baudRate: baud, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) =>
-        err ? reject(new SimPortWriteError(path, `cannot open: ${err.message}`)) : resolve(),
-      ),
-    );
+    let port: SerialTransport;
+    try {
+      port = await SerialTransport.open({ path, baudRate: baud, parity: 'none' });
+    } catch (e) {
+      throw new SimPortWriteError(path, `cannot open: ${(e as Error).message}`);
+    }
     return new PacedPort(port, path, ((10 * 1000) / baud) * latencyScale);
   }
 
@@ -157,24 +166,27 @@ export class PacedPort {
     if (signal?.aborted) throw signal.reason;
     if (!this.isOpen) throw new SimPortClosedError(this.path);
     this.bytesOut += bytes.length;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new SimPortWriteError(this.path, `not drained in ${WRITE_TIMEOUT_MS} ms`)),
-        WRITE_TIMEOUT_MS,
-      );
-      this.port.write(Buffer.from(bytes));
-      this.port.drain((err) => {
-        clearTimeout(timer);
-        if (err) reject(new SimPortWriteError(this.path, err.message));
-        else resolve();
-      });
-    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.port.write(bytes).catch((e: unknown) => {
+          throw new SimPortWriteError(this.path, (e as Error).message);
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new SimPortWriteError(this.path, `not taken in ${WRITE_TIMEOUT_MS} ms`)),
+            WRITE_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
-    if (!this.port.isOpen) return;
-    await new Promise<void>((resolve) => this.port.close(() => resolve()));
+    await this.port.close();
   }
 }
