@@ -36,10 +36,18 @@ export class LinePacer {
     this.burstBytes = Math.max(1, Math.floor(burstMs / this.byteMs));
   }
 
-  send(bytes: Uint8Array | string): void {
+  /**
+   * Queues bytes for the line. `notBefore` is the modelled time (performance.now() ms) at
+   * which the device starts sending them; when it is already past (this process woke up
+   * late), the line catches up instead of adding the lag to the device's answer time.
+   */
+  send(bytes: Uint8Array | string, notBefore = performance.now()): void {
     if (this.closed) return;
     const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
     if (b.length === 0) return;
+    // An idle line starts the new answer at its modelled time.
+    if (this.queued === 0 && this.burst === null)
+      this.lineFreeAt = Math.max(this.lineFreeAt, notBefore);
     this.queue.push(Uint8Array.from(b));
     this.queued += b.length;
     this.pump();
@@ -87,9 +95,10 @@ export class LinePacer {
     while (this.queued > 0) {
       const now = performance.now();
       if (this.burst === null) {
-        // A new burst starts when the line is free, or now if it has been idle.
+        // A new burst starts when the line is free (send() moved that to the answer's
+        // modelled start if the line was idle).
         const n = Math.min(this.queued, this.burstBytes);
-        this.burst = { n, due: Math.max(now, this.lineFreeAt) + n * this.byteMs };
+        this.burst = { n, due: this.lineFreeAt + n * this.byteMs };
       }
       if (this.burst.due > now + 1) {
         this.timer = setTimeout(() => {

@@ -58,6 +58,7 @@ export class ModemSession implements CommandContext {
   /** Armed by an unplug fault with afterBytes, consumed by the command's data phase. */
   private unplugAfter: number | undefined;
   private currentLine = '';
+  private deviceClock = 0;
 
   constructor(private readonly deps: SessionDeps) {
     this.traits = deps.traits;
@@ -72,14 +73,25 @@ export class ModemSession implements CommandContext {
     return this.signal;
   }
 
+  /**
+   * The device's own clock: when it finished what it was doing, or when the bytes it is
+   * acting on had arrived, whichever is later. Latency and answers are timed from it, not
+   * from when this process got round to them, so timer lag on the simulator's event loop
+   * is not added to the module's modelled latency (nor charged to the station).
+   */
+  private modelNow(): number {
+    return Math.max(this.deviceClock, this.deps.input.arrivedAt);
+  }
+
   async delay(ms: number): Promise<void> {
     const scaled = ms * this.deps.latencyScale;
     this.deps.account(scaled, 0);
-    await sleep(scaled, this.signal);
+    this.deviceClock = this.modelNow() + scaled;
+    await sleep(this.deviceClock - performance.now(), this.signal);
   }
 
   send(bytes: string | Uint8Array): void {
-    this.deps.pacer.send(bytes);
+    this.deps.pacer.send(bytes, this.modelNow());
   }
 
   /**

@@ -21,6 +21,11 @@ export class WireInput {
     this.byteMs = byteTimeMs(baud);
   }
 
+  /** Modelled time (performance.now() ms) at which every byte read so far had arrived. */
+  get arrivedAt(): number {
+    return this.lineFreeAt;
+  }
+
   /**
    * Up to `max` bytes that have fully arrived. Rejects with the transport's timeout
    * error after `timeoutMs` of silence, its closed error, or the signal's reason.
