@@ -164,6 +164,7 @@ export class ModemSession implements CommandContext {
     }
     const final = finalLine(reply.final, this.settings.cmee);
     this.deps.log(`> ${[...reply.info, final ?? '(no answer)'].join(' | ')}`);
+    await this.store.flush();
     this.send(frameReply(reply.info, final));
   }
 

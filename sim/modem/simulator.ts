@@ -123,6 +123,7 @@ export class ModemSimulator {
       NVRAM: Number.MAX_SAFE_INTEGER,
     });
     store.save();
+    await store.flush();
 
     const transport = await SerialTransport.open({
       path: opts.devicePath,
@@ -291,6 +292,7 @@ export class ModemSimulator {
     this.store.state.files.RAM.clear();
     this.store.state.powerCycles++;
     this.store.save();
+    await this.store.flush();
     this.pacer = this.newPacer();
     this.input = this.newInput();
     const boot = this.latency.bootMs * this.latencyScale;
@@ -332,6 +334,7 @@ export class ModemSimulator {
     this.pacer.close();
     await this.pacerIdle();
     this.store.save();
+    await this.store.flush().catch((e: unknown) => this.log(`  (${(e as Error).message})`));
     await this.transport.close().catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { quectelChecksum, formatChecksum } from './checksum.ts';
 import { isModemModel } from './models.ts';
 import { ModemStateFileError, type ModemModel, type ModemStorage } from './types.ts';
@@ -66,11 +67,8 @@ function settingsToJson(m: Map<string, SslSetting>): Record<string, SslSetting> 
   return Object.fromEntries([...m].map(([k, v]) => [k, { value: v.value, quoted: v.quoted }]));
 }
 
-/**
- * Writes the state atomically (temp file + rename), so a reader never sees half a file.
- * Each file is stored with its size and checksum beside the bytes for people reading it.
- */
-export function writeModemState(stateFile: string, s: ModemState): void {
+/** The state file's text: each file with its size and checksum beside the bytes, for people. */
+function modemStateText(s: ModemState): string {
   const json: StateJson = {
     format: formatTag,
     model: s.model,
@@ -96,10 +94,15 @@ export function writeModemState(stateFile: string, s: ModemState): void {
     ssl: Object.fromEntries([...s.ssl].map(([ctx, m]) => [String(ctx), settingsToJson(m)])),
     sslGlobal: settingsToJson(s.sslGlobal),
   };
+  return JSON.stringify(json, null, 2) + '\n';
+}
+
+/** Writes the state atomically (temp file + rename), so a reader never sees half a file. */
+export async function writeModemState(stateFile: string, s: ModemState): Promise<void> {
   const tmp = `${stateFile}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
-    renameSync(tmp, stateFile);
+    await writeFile(tmp, modemStateText(s));
+    await rename(tmp, stateFile);
   } catch (e) {
     throw new ModemStateFileError(stateFile, `cannot write (${(e as Error).message})`, {
       cause: e,

@@ -19,16 +19,35 @@ export function resolveFileName(raw: string): FileRef | null {
   return { storage, name };
 }
 
-/** The module's persistent and volatile storage; every change is saved at once. */
+/**
+ * The module's persistent and volatile storage. Every change is saved to the state file in
+ * the background (on the thread pool, not this event loop, which serves every simulated
+ * module of a fixture), and the session waits for the save before it answers the command
+ * that made the change: once the station sees `OK`, the file holds the change.
+ */
 export class ModemStore {
+  private saving: Promise<void> = Promise.resolve();
+  private dirty = false;
+
   constructor(
     readonly state: ModemState,
     private readonly stateFile: string,
     private readonly capacity: Readonly<Record<ModemStorage, number>>,
   ) {}
 
+  /** Schedules a save of the current state; changes made before it starts go with it. */
   save(): void {
-    writeModemState(this.stateFile, this.state);
+    if (this.dirty) return;
+    this.dirty = true;
+    this.saving = this.saving.then(() => {
+      this.dirty = false;
+      return writeModemState(this.stateFile, this.state);
+    });
+  }
+
+  /** Resolves once every change so far is in the state file; rejects if a save failed. */
+  flush(): Promise<void> {
+    return this.saving;
   }
 
   get(ref: FileRef): Uint8Array | undefined {

@@ -76,7 +76,7 @@ async function modemWith(
       Object.entries(ssl).map(([k, v]) => [k, { value: v, quoted: !/^\d+$/.test(v) }] as const),
     ),
   );
-  writeModemState(stateFile, state);
+  await writeModemState(stateFile, state);
   const pair = await createPtyPair(dir, `m${n}`);
   const sim = await ModemSimulator.start({
     devicePath: pair.device,

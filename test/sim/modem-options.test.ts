@@ -49,7 +49,7 @@ describe('modem simulator: options and state file validation', () => {
     await assert.rejects(ModemSimulator.start(base), /cannot open the port/);
     assert.equal(readModemState(base.stateFile).model, 'EC25', 'state written before the port');
     const m66 = join(dir, 'm66.json');
-    writeModemState(m66, emptyModemState('M66', base.imei, base.iccid, 'M66FAR02A03'));
+    await writeModemState(m66, emptyModemState('M66', base.imei, base.iccid, 'M66FAR02A03'));
     await assert.rejects(
       ModemSimulator.start({ ...base, stateFile: m66 }),
       /belongs to model M66, not EC25/,
