@@ -1,7 +1,10 @@
 import { TransportClosedError, TransportError, TransportTimeoutError } from './transport.ts';
 
 interface Waiter {
+  /** performance.now() ms after which the wait fails with a timeout. */
+  deadline: number;
   wake: () => void;
+  expire: () => void;
 }
 
 /** Receive buffer with pull semantics and timeouts; the core of every Transport here. */
@@ -10,6 +13,8 @@ export class ByteQueue {
   private size = 0;
   private waiters = new Set<Waiter>();
   private closedReason: string | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+  private watchdogDue = Infinity;
 
   constructor(
     private readonly port: string,
@@ -36,6 +41,8 @@ export class ByteQueue {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
     this.wakeAll();
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   discard(): number {
@@ -70,7 +77,39 @@ export class ByteQueue {
     for (const w of [...this.waiters]) w.wake();
   }
 
-  /** Waits until `predicate` holds, the queue closes, the timer fires or the signal aborts. */
+  /**
+   * Makes sure the watchdog fires by `deadline`. One timer serves every wait on this queue
+   * and is moved only to an earlier deadline, never cleared when a read completes: arming
+   * and clearing a timer per read cost about 60 µs a read, paid on every exchange of a
+   * lock-step protocol. It is unref'd: an open port keeps the process alive, and closing
+   * the port ends every wait.
+   */
+  private arm(deadline: number): void {
+    if (this.watchdog !== undefined) {
+      if (this.watchdogDue <= deadline) return;
+      clearTimeout(this.watchdog);
+    }
+    this.watchdogDue = deadline;
+    this.watchdog = setTimeout(
+      () => this.expireOverdue(),
+      Math.max(1, deadline - performance.now()),
+    );
+    this.watchdog.unref();
+  }
+
+  private expireOverdue(): void {
+    this.watchdog = undefined;
+    this.watchdogDue = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const w of [...this.waiters]) {
+      if (w.deadline <= now) w.expire();
+      else next = Math.min(next, w.deadline);
+    }
+    if (next < Infinity) this.arm(next);
+  }
+
+  /** Waits until `predicate` holds, the queue closes, the deadline passes or the signal aborts. */
   private wait(predicate: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (predicate()) return Promise.resolve();
     if (this.closedReason !== null)
@@ -78,6 +117,7 @@ export class ByteQueue {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
+        deadline: performance.now() + timeoutMs,
         wake: () => {
           if (predicate()) finish(() => resolve());
           else if (this.closedReason !== null)
@@ -85,21 +125,24 @@ export class ByteQueue {
               reject(new TransportClosedError(this.port, this.closedReason ?? undefined)),
             );
         },
+        expire: () =>
+          finish(() => reject(new TransportTimeoutError(this.port, timeoutMs, this.size))),
       };
-      const timer = setTimeout(
-        () => finish(() => reject(new TransportTimeoutError(this.port, timeoutMs, this.size))),
-        timeoutMs,
-      );
       const onAbort = () => finish(() => reject(signal?.reason));
       const finish = (act: () => void) => {
-        clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.waiters.delete(waiter);
         act();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
+      this.arm(waiter.deadline);
     });
+  }
+
+  /** Takes everything buffered. */
+  drain(): Uint8Array {
+    return this.take(this.size);
   }
 
   async read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { autoDetect, type BindingPortInterface } from '@serialport/bindings-cpp';
 import { ByteQueue } from './byte-queue.ts';
+import { LockstepRun } from './lockstep.ts';
 import { PolledFdEngine, StreamingBindingEngine, type PortEngine } from './port-engine.ts';
 import {
   TransportClosedError,
   TransportError,
   TransportTimeoutError,
+  type LockstepOptions,
   type SerialOptions,
   type Transport,
 } from './transport.ts';
@@ -43,6 +45,8 @@ export class SerialTransport implements Transport {
   private readonly queue: ByteQueue;
   private open = true;
   private readonly engine: PortEngine;
+  /** The lock-step run that takes incoming bytes, if one is in progress. */
+  private running: LockstepRun | undefined;
 
   private constructor(
     private readonly port: BindingPortInterface,
@@ -51,9 +55,13 @@ export class SerialTransport implements Transport {
   ) {
     this.queue = new ByteQueue(path);
     const sink = {
-      data: (bytes: Uint8Array) => this.queue.push(bytes),
+      data: (bytes: Uint8Array) => {
+        if (this.running) this.running.feed(bytes);
+        else this.queue.push(bytes);
+      },
       closed: (reason: string) => {
         this.open = false;
+        this.running?.fail(new TransportClosedError(this.path, reason));
         this.queue.close(reason);
       },
     };
@@ -123,12 +131,46 @@ export class SerialTransport implements Transport {
     throw e;
   }
 
+  lockstep(frames: readonly Uint8Array[], opts: LockstepOptions): Promise<Uint8Array[]> {
+    if (this.running)
+      return Promise.reject(
+        new TransportError('overflow', this.path, `${this.path}: a lock-step run is in progress`),
+      );
+    if (!this.isOpen) return Promise.reject(new TransportClosedError(this.path));
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      const onAbort = () => run.fail(opts.signal?.reason as Error);
+      const run = new LockstepRun(
+        this.path,
+        frames,
+        opts,
+        // The answer proves delivery, so the write is not awaited; its failure ends the run.
+        (frame) => void this.engine.write(frame).catch((e: unknown) => run.fail(e as Error)),
+        (result, leftover) => {
+          this.running = undefined;
+          opts.signal?.removeEventListener('abort', onAbort);
+          this.queue.push(leftover);
+          if (!(result instanceof Error)) return resolve(result);
+          try {
+            this.explainTimeout(result);
+          } catch (explained) {
+            reject(explained);
+          }
+        },
+      );
+      this.running = run;
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      run.start(this.queue.drain());
+    });
+  }
+
   discardInput(): number {
     return this.queue.discard();
   }
 
   async close(): Promise<void> {
     this.open = false;
+    this.running?.fail(new TransportClosedError(this.path, 'port closed'));
     this.queue.close('port closed');
     this.engine.stop('port closed');
     if (!this.port.isOpen) return;

@@ -22,9 +22,30 @@ export interface Transport {
   read(max: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** Reads exactly `n` bytes or rejects (timeout covers the whole read). */
   readExact(n: number, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Lock-step frames: writes `frames[0]`, waits for its `answerBytes`-byte answer and, while
+   * `proceed(answer, index)` holds, writes the next frame from inside that read, with no
+   * event-loop turn between an answer and the next frame. Resolves with the answers
+   * received, one per frame sent: fewer than `frames.length` when `proceed` stopped early.
+   * Each answer has its own timeout (`timeoutsMs[index]`); rejects as read() does.
+   */
+  lockstep(frames: readonly Uint8Array[], opts: LockstepOptions): Promise<Uint8Array[]>;
   /** Drops everything buffered so far; returns how many bytes were dropped. */
   discardInput(): number;
   close(): Promise<void>;
+}
+
+export interface LockstepOptions {
+  /** Bytes of every answer, or for a frame whose answer `more` extends, of its first part. */
+  answerBytes: number;
+  /**
+   * Further bytes that belong to frame `index`'s answer, decided from its first part (e.g.
+   * the data after an ACK); 0 or absent: none.
+   */
+  more?: (first: Uint8Array, index: number) => number;
+  timeoutsMs: readonly number[];
+  proceed: (answer: Uint8Array, index: number) => boolean;
+  signal?: AbortSignal;
 }
 
 export type Parity = 'none' | 'even';

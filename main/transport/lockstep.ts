@@ -1,0 +1,112 @@
+import type { LockstepOptions } from './transport.ts';
+import { TransportTimeoutError } from './transport.ts';
+
+/**
+ * One Transport.lockstep() in progress: it takes the port's bytes straight from the read
+ * callback, cuts them into answers and writes the next frame from there. No queue, promise
+ * or waiter per stage: for a lock-step protocol the host's share of every exchange is this
+ * code path, once per stage.
+ */
+export class LockstepRun {
+  private buffer = new Uint8Array(1024);
+  private have = 0;
+  private index = 0;
+  private need: number;
+  private firstPart = true;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the answer now awaited is overdue (performance.now() ms). */
+  private deadline = 0;
+  private finished = false;
+  private readonly answers: Uint8Array[] = [];
+
+  constructor(
+    private readonly port: string,
+    private readonly frames: readonly Uint8Array[],
+    private readonly opts: LockstepOptions,
+    private readonly write: (frame: Uint8Array) => void,
+    /** Called once: the answers, or the error, and any bytes read past the last answer. */
+    private readonly settle: (result: Uint8Array[] | Error, leftover: Uint8Array) => void,
+  ) {
+    this.need = opts.answerBytes;
+  }
+
+  start(alreadyReceived: Uint8Array): void {
+    this.send();
+    if (alreadyReceived.length > 0) this.feed(alreadyReceived);
+  }
+
+  feed(bytes: Uint8Array): void {
+    if (this.finished) return;
+    if (this.have + bytes.length > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.have + bytes.length));
+      grown.set(this.buffer.subarray(0, this.have));
+      this.buffer.fill(0);
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, this.have);
+    this.have += bytes.length;
+    while (!this.finished && this.have >= this.need) this.answer();
+  }
+
+  /** Ends the run with `err` (port closed, aborted). */
+  fail(err: Error): void {
+    this.finish(err);
+  }
+
+  private answer(): void {
+    const { opts } = this;
+    if (this.firstPart) {
+      const more = opts.more?.(this.buffer.subarray(0, opts.answerBytes), this.index) ?? 0;
+      if (more > 0) {
+        this.firstPart = false;
+        this.need = opts.answerBytes + more;
+        return;
+      }
+    }
+    const answer = this.buffer.slice(0, this.need);
+    this.buffer.copyWithin(0, this.need, this.have);
+    this.have -= this.need;
+    this.answers.push(answer);
+    if (this.index + 1 < this.frames.length && opts.proceed(answer, this.index)) {
+      this.index++;
+      this.need = opts.answerBytes;
+      this.firstPart = true;
+      this.send();
+    } else this.finish(this.answers);
+  }
+
+  /**
+   * One watchdog timer per run rather than one per stage: arming and clearing a timer per
+   * stage cost about 3 ms over a credential write. When it fires it checks the deadline
+   * of the stage then waiting and re-arms for it if that stage started later.
+   */
+  private send(): void {
+    this.deadline = performance.now() + this.opts.timeoutsMs[this.index];
+    if (this.timer === undefined) this.watch();
+    this.write(this.frames[this.index]);
+  }
+
+  private watch(): void {
+    this.timer = setTimeout(
+      () => {
+        if (this.finished) return;
+        const left = this.deadline - performance.now();
+        if (left <= 0) {
+          const ms = this.opts.timeoutsMs[this.index];
+          this.finish(new TransportTimeoutError(this.port, ms, this.have));
+        } else this.watch();
+      },
+      Math.max(1, this.deadline - performance.now()),
+    );
+  }
+
+  private finish(result: Uint8Array[] | Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    const leftover = this.buffer.slice(0, this.have);
+    // Answers can hold flash contents (a key): the working copy goes now.
+    this.buffer.fill(0);
+    this.settle(result, leftover);
+  }
+}
