@@ -13,6 +13,7 @@ import {
   MAX_CHUNK,
   NACK,
   addressFrame,
+  commandFrame,
   eraseFrame,
   readCountFrame,
   wireTimeMs,
@@ -22,8 +23,10 @@ import {
   BootloaderLink,
   GarbledAnswer,
   Nacked,
+  inFlightStage,
   type BootloaderClientOptions,
   type BootloaderTimeouts,
+  type StageFrame,
 } from './bootloader-link.ts';
 import { ReadoutProtectedError, hex32, hexBytes } from './errors.ts';
 
@@ -133,36 +136,95 @@ export class BootloaderClient {
       throw new RangeError(`read length ${length} outside 1…${MAX_CHUNK}`);
     if (this.protectedByUs)
       throw this.readoutRefused(address, 'not sent: this session set read-out protection');
+    return this.readChunk(address, length);
+  }
+
+  /** The three stages of one Read Memory, the data taken with the count's ACK. */
+  private readStages(address: number, length: number): StageFrame[] {
+    return [
+      { frame: commandFrame(CMD.readMemory), stage: 'command' },
+      { frame: addressFrame(address), stage: 'address' },
+      {
+        frame: readCountFrame(length),
+        stage: 'count',
+        dataBytes: length,
+        timeoutMs: this.link.timeouts.ackMs + wireTimeMs(length),
+      },
+    ];
+  }
+
+  /** One Read Memory with retries; `firstFailure` when a batch already tried it once. */
+  private readChunk(
+    address: number,
+    length: number,
+    firstFailure?: Nacked | GarbledAnswer,
+  ): Promise<Uint8Array> {
     const link = this.link;
     return link.exchange(
       'read',
       address,
       async () => {
-        await link.sendCommand(CMD.readMemory);
-        await link.sendExpectAck(addressFrame(address), 'address');
-        await link.sendExpectAck(readCountFrame(length), 'count');
-        return link.readBytes(length, link.timeouts.ackMs + wireTimeMs(length));
+        link.transport.discardInput();
+        const stages = this.readStages(address, length);
+        let answer: Uint8Array | undefined;
+        const { failure } = await link.sendFrames(stages, (i, a) => {
+          if (i === 2) answer = a;
+        });
+        if (failure) throw failure;
+        const data = answer!.slice(1);
+        answer!.fill(0);
+        return data;
       },
       {
+        firstFailure,
         refuseNack: (n) =>
           n.stage === 'command' ? this.readoutRefused(address, 'NACK to the command') : undefined,
       },
     );
   }
 
-  /** Reads any length as consecutive 256-byte Read Memory commands. */
+  /**
+   * Reads any length as consecutive 256-byte Read Memory commands, sent back to back (each
+   * stage as soon as the previous one is ACKed). A chunk that is NACKed or garbled goes
+   * through readMemory's retries, then the batch carries on after it.
+   */
   async readRange(
     address: number,
     length: number,
     onChunk?: (done: number) => void,
   ): Promise<Uint8Array> {
+    if (this.protectedByUs)
+      throw this.readoutRefused(address, 'not sent: this session set read-out protection');
     const out = new Uint8Array(length);
-    for (let off = 0; off < length; off += MAX_CHUNK) {
-      const n = Math.min(MAX_CHUNK, length - off);
-      const chunk = await this.readMemory(address + off, n);
-      out.set(chunk, off);
-      chunk.fill(0);
-      onChunk?.(off + n);
+    const chunks: { offset: number; length: number }[] = [];
+    for (let off = 0; off < length; off += MAX_CHUNK)
+      chunks.push({ offset: off, length: Math.min(MAX_CHUNK, length - off) });
+    const place = (c: { offset: number; length: number }, data: Uint8Array) => {
+      out.set(data, c.offset);
+      data.fill(0);
+      onChunk?.(c.offset + c.length);
+    };
+    let next = 0;
+    while (next < chunks.length) {
+      const batch = chunks.slice(next);
+      const stages = batch.flatMap((c) => this.readStages(address + c.offset, c.length));
+      this.link.transport.discardInput();
+      let outcome;
+      try {
+        outcome = await this.link.sendFrames(stages, (i, answer) => {
+          if (i % 3 !== 2) return;
+          place(batch[(i - 2) / 3], answer.subarray(1));
+          answer.fill(0);
+        });
+      } catch (e) {
+        throw this.link.wrap(e, 'read', address + batch[Math.floor(inFlightStage(e) / 3)].offset);
+      }
+      next += Math.floor(outcome.acked / 3);
+      if (outcome.failure) {
+        const c = chunks[next];
+        place(c, await this.readChunk(address + c.offset, c.length, outcome.failure));
+        next++;
+      }
     }
     return out;
   }
@@ -212,9 +274,27 @@ export class BootloaderClient {
       throw new RangeError(`write address ${hex32(address)} is not 4-byte aligned`);
     if (data.length < 4 || data.length > MAX_CHUNK || data.length % 4 !== 0)
       throw new RangeError(`write length ${data.length} must be a multiple of 4 in 4…${MAX_CHUNK}`);
-    const link = this.link;
+    return this.writeChunk(address, data);
+  }
+
+  /** The three stages of one Write Memory; the data frame holds `data` (wipe it after). */
+  private writeStages(address: number, data: Uint8Array): StageFrame[] {
     const frame = writeDataFrame(data);
-    let dataStageReached = false;
+    return [
+      { frame: commandFrame(CMD.writeMemory), stage: 'command' },
+      { frame: addressFrame(address), stage: 'address' },
+      { frame, stage: 'data', timeoutMs: this.link.timeouts.ackMs + wireTimeMs(frame.length) },
+    ];
+  }
+
+  /** One Write Memory with retries; `firstFailure` when a batch already tried it once. */
+  private async writeChunk(
+    address: number,
+    data: Uint8Array,
+    firstFailure?: Nacked | GarbledAnswer,
+  ): Promise<void> {
+    const link = this.link;
+    let dataStageReached = firstFailure?.stage === 'data';
     const settleByReading = async (): Promise<{ done: undefined } | undefined> => {
       if (!dataStageReached) return undefined;
       const now = await this.readMemory(address, data.length);
@@ -238,22 +318,25 @@ export class BootloaderClient {
         now.fill(0);
       }
     };
-    try {
-      await link.exchange(
-        'write',
-        address,
-        async () => {
-          dataStageReached = false;
-          await link.sendCommand(CMD.writeMemory);
-          await link.sendExpectAck(addressFrame(address), 'address');
-          dataStageReached = true;
-          await link.sendExpectAck(frame, 'data', link.timeouts.ackMs + wireTimeMs(frame.length));
-        },
-        { beforeRetry: settleByReading },
-      );
-    } finally {
-      frame.fill(0);
-    }
+    await link.exchange(
+      'write',
+      address,
+      async () => {
+        link.transport.discardInput();
+        const stages = this.writeStages(address, data);
+        try {
+          await link.sendStages(stages);
+        } catch (e) {
+          // Only an answer to the data itself leaves the chunk in doubt.
+          dataStageReached =
+            (e instanceof Nacked || e instanceof GarbledAnswer) && e.stage === 'data';
+          throw e;
+        } finally {
+          stages[2].frame.fill(0);
+        }
+      },
+      { beforeRetry: settleByReading, firstFailure },
+    );
   }
 
   /**
@@ -269,12 +352,44 @@ export class BootloaderClient {
     if (address % granularity !== 0)
       throw new RangeError(`write address ${hex32(address)} is not ${granularity}-byte aligned`);
     const padded = new Uint8Array(Math.ceil(data.length / granularity) * granularity).fill(0xff);
+    if (address % 4 !== 0 || padded.length % 4 !== 0)
+      throw new RangeError(`writes go in whole 4-byte words (granularity ${granularity})`);
     padded.set(data);
+    const chunks: Uint8Array[] = [];
+    for (let off = 0; off < padded.length; off += MAX_CHUNK)
+      chunks.push(padded.subarray(off, Math.min(off + MAX_CHUNK, padded.length)));
+    const done = (k: number) => onChunk?.(Math.min(k * MAX_CHUNK + chunks[k].length, data.length));
     try {
-      for (let off = 0; off < padded.length; off += MAX_CHUNK) {
-        const chunk = padded.subarray(off, Math.min(off + MAX_CHUNK, padded.length));
-        await this.writeMemory(address + off, chunk);
-        onChunk?.(Math.min(off + chunk.length, data.length));
+      // All chunks back to back, each stage sent as soon as the previous one is ACKed; a
+      // chunk that is NACKed or garbled goes through writeMemory's careful retries, then
+      // the batch carries on after it.
+      let next = 0;
+      while (next < chunks.length) {
+        const first = next;
+        const stages = chunks
+          .slice(first)
+          .flatMap((c, k) => this.writeStages(address + (first + k) * MAX_CHUNK, c));
+        this.link.transport.discardInput();
+        let outcome;
+        try {
+          outcome = await this.link.sendFrames(stages, (i) => {
+            if (i % 3 === 2) done(first + (i - 2) / 3);
+          });
+        } catch (e) {
+          throw this.link.wrap(
+            e,
+            'write',
+            address + (first + Math.floor(inFlightStage(e) / 3)) * MAX_CHUNK,
+          );
+        } finally {
+          for (let i = 2; i < stages.length; i += 3) stages[i].frame.fill(0);
+        }
+        next = first + Math.floor(outcome.acked / 3);
+        if (outcome.failure) {
+          await this.writeChunk(address + next * MAX_CHUNK, chunks[next], outcome.failure);
+          done(next);
+          next++;
+        }
       }
     } finally {
       padded.fill(0);

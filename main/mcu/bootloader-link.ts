@@ -53,7 +53,11 @@ export type Stage = 'command' | 'address' | 'count' | 'data';
 
 /** The device answered something other than ACK or NACK where one was due. */
 export class GarbledAnswer extends Error {
-  constructor(readonly answered: Uint8Array) {
+  constructor(
+    readonly answered: Uint8Array,
+    /** The stage it answered, when known. */
+    readonly stage?: Stage,
+  ) {
     super('garbled answer');
   }
 }
@@ -65,11 +69,34 @@ export class Nacked extends Error {
   }
 }
 
+export interface StageFrame {
+  frame: Uint8Array;
+  stage: Stage;
+  /** Wait for this stage's answer (default: the ACK timeout). */
+  timeoutMs?: number;
+  /** Bytes that follow this stage's ACK (the data of a Read Memory). */
+  dataBytes?: number;
+}
+
+export interface FramesOutcome {
+  /** Stages ACKed, in order, before `failure` (all of them when there is none). */
+  acked: number;
+  failure?: Nacked | GarbledAnswer;
+}
+
+/** The index of the stage whose answer a transport error cut short (see sendFrames). */
+export function inFlightStage(e: unknown): number {
+  const n = (e as { inFlight?: unknown } | null)?.inFlight;
+  return typeof n === 'number' ? n : 0;
+}
+
 export interface ExchangeOptions<T> {
   /** Turns a NACK into a final refusal (no retry), e.g. read-out protection. */
   refuseNack?: (n: Nacked) => BootloaderError | undefined;
   /** Runs before each re-send; `{done}` settles the command without re-sending it. */
   beforeRetry?: () => Promise<{ done: T } | undefined>;
+  /** The first attempt was already made (in a batch of commands) and failed so. */
+  firstFailure?: Nacked | GarbledAnswer;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -181,6 +208,60 @@ export class BootloaderLink {
     }
   }
 
+  /**
+   * Sends stages back to back, each as soon as the previous one is ACKed, from inside the
+   * read that brings the ACK (see Transport.lockstep): no event-loop turn per stage, which
+   * is most of a host's share of each exchange. A stage with `dataBytes` also takes that
+   * many bytes after its ACK (Read Memory). Stops at the first answer that is not an ACK
+   * and says which stage that was; transport errors (timeout, closed) are thrown as they
+   * are, with `inFlight` naming the stage that was waiting.
+   */
+  async sendFrames(
+    stages: readonly StageFrame[],
+    onAcked?: (index: number, answer: Uint8Array) => void,
+  ): Promise<FramesOutcome> {
+    let inFlight = 0;
+    let answers: Uint8Array[];
+    try {
+      answers = await this.transport.lockstep(
+        stages.map((s) => s.frame),
+        {
+          answerBytes: 1,
+          more: ([b], i) => (b === ACK ? (stages[i].dataBytes ?? 0) : 0),
+          timeoutsMs: stages.map((s) => s.timeoutMs ?? this.timeouts.ackMs),
+          proceed: (answer, i) => {
+            if (answer[0] !== ACK) return false;
+            inFlight = i + 1;
+            // Progress after this read, not inside it: the next stage is already out.
+            if (onAcked) queueMicrotask(() => onAcked(i, answer));
+            return true;
+          },
+          signal: this.signal,
+        },
+      );
+    } catch (e) {
+      throw Object.assign(e instanceof Error ? e : new Error(String(e)), { inFlight });
+    }
+    const last = answers.length - 1;
+    const answer = answers[last];
+    const [b] = answer;
+    if (b === ACK) {
+      onAcked?.(last, answer);
+      return { acked: answers.length };
+    }
+    const stage = stages[last].stage;
+    return {
+      acked: last,
+      failure: b === NACK ? new Nacked(stage) : new GarbledAnswer(Uint8Array.of(b), stage),
+    };
+  }
+
+  /** One command's stages (see sendFrames); throws Nacked or GarbledAnswer. */
+  async sendStages(stages: readonly StageFrame[]): Promise<void> {
+    const { failure } = await this.sendFrames(stages);
+    if (failure) throw failure;
+  }
+
   /** Drops stale input, sends the command pair and waits for its ACK. */
   async sendCommand(cmd: number): Promise<void> {
     this.transport.discardInput();
@@ -198,8 +279,12 @@ export class BootloaderLink {
     body: () => Promise<T>,
     opts: ExchangeOptions<T> = {},
   ): Promise<T> {
-    let last: Nacked | GarbledAnswer | undefined;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
+    let last = opts.firstFailure;
+    if (last instanceof Nacked) {
+      const refusal = opts.refuseNack?.(last);
+      if (refusal) throw refusal;
+    }
+    for (let attempt = last ? 1 : 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) {
         const why =
           last instanceof Nacked
