@@ -205,26 +205,33 @@ export class BootloaderClient {
       onChunk?.(c.offset + c.length);
     };
     let next = 0;
-    while (next < chunks.length) {
-      const batch = chunks.slice(next);
-      const stages = batch.flatMap((c) => this.readStages(address + c.offset, c.length));
-      this.link.transport.discardInput();
-      let outcome;
-      try {
-        outcome = await this.link.sendFrames(stages, (i, answer) => {
-          if (i % 3 !== 2) return;
-          place(batch[(i - 2) / 3], answer.subarray(1));
-          answer.fill(0);
-        });
-      } catch (e) {
-        throw this.link.wrap(e, 'read', address + batch[Math.floor(inFlightStage(e) / 3)].offset);
+    try {
+      while (next < chunks.length) {
+        const batch = chunks.slice(next);
+        const stages = batch.flatMap((c) => this.readStages(address + c.offset, c.length));
+        this.link.transport.discardInput();
+        let outcome;
+        try {
+          outcome = await this.link.sendFrames(stages, (i, answer) => {
+            if (i % 3 !== 2) return;
+            place(batch[(i - 2) / 3], answer.subarray(1));
+            answer.fill(0);
+          });
+        } catch (e) {
+          const inFlight = batch[Math.floor(inFlightStage(e) / 3)];
+          throw this.link.wrap(e, 'read', address + inFlight.offset);
+        }
+        next += Math.floor(outcome.acked / 3);
+        if (outcome.failure) {
+          const c = chunks[next];
+          place(c, await this.readChunk(address + c.offset, c.length, outcome.failure));
+          next++;
+        }
       }
-      next += Math.floor(outcome.acked / 3);
-      if (outcome.failure) {
-        const c = chunks[next];
-        place(c, await this.readChunk(address + c.offset, c.length, outcome.failure));
-        next++;
-      }
+    } catch (e) {
+      // What was read so far may be key material.
+      out.fill(0);
+      throw e;
     }
     return out;
   }
