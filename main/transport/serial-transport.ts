@@ -37,9 +37,9 @@ function pollable(port: BindingPortInterface): port is BindingPortInterface & {
  * binding.
  *
  * Why not the SerialPort stream: every chunk it reads costs two thread-pool round trips
- * (one read that returns data, one that returns EAGAIN) and every write one more. A
+ * (one read that returns data, one that returns EAGAIN) and every write one more, and a
  * lock-step protocol such as AN3155 pays those on each of its ~50 exchanges per credential
- * write, which made keyline slower than stm32flash's blocking C loop on the same wire.
+ * write. See docs/transport.md.
  */
 export class SerialTransport implements Transport {
   private readonly queue: ByteQueue;
@@ -132,10 +132,9 @@ export class SerialTransport implements Transport {
   }
 
   lockstep(frames: readonly Uint8Array[], opts: LockstepOptions): Promise<Uint8Array[]> {
+    // Drivers run one exchange at a time per port; a second run at once is a defect.
     if (this.running)
-      return Promise.reject(
-        new TransportError('overflow', this.path, `${this.path}: a lock-step run is in progress`),
-      );
+      return Promise.reject(new Error(`${this.path}: a lock-step run is already in progress`));
     if (!this.isOpen) return Promise.reject(new TransportClosedError(this.path));
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
     return new Promise<Uint8Array[]>((resolve, reject) => {
