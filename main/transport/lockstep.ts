@@ -16,6 +16,8 @@ export class LockstepRun {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** When the answer now awaited is overdue (performance.now() ms). */
   private deadline = 0;
+  /** When the watchdog timer fires. */
+  private timerDue = Infinity;
   private finished = false;
   private readonly answers: Uint8Array[] = [];
 
@@ -77,21 +79,23 @@ export class LockstepRun {
 
   /**
    * One watchdog timer per run rather than one per stage: arming and clearing a timer per
-   * stage cost about 3 ms over a credential write. When it fires it checks the deadline
-   * of the stage then waiting and re-arms for it if that stage started later.
+   * stage cost about 3 ms over a credential write. It is moved only to an earlier deadline;
+   * when it fires it checks the deadline of the stage then waiting and re-arms for it if
+   * that stage started later.
    */
   private send(): void {
     this.deadline = performance.now() + this.opts.timeoutsMs[this.index];
-    if (this.timer === undefined) this.watch();
+    if (this.timer === undefined || this.deadline < this.timerDue) this.watch();
     this.write(this.frames[this.index]);
   }
 
   private watch(): void {
+    clearTimeout(this.timer);
+    this.timerDue = this.deadline;
     this.timer = setTimeout(
       () => {
         if (this.finished) return;
-        const left = this.deadline - performance.now();
-        if (left <= 0) {
+        if (this.deadline <= performance.now()) {
           const ms = this.opts.timeoutsMs[this.index];
           this.finish(new TransportTimeoutError(this.port, ms, this.have));
         } else this.watch();

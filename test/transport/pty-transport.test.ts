@@ -96,6 +96,16 @@ for (const io of ['polled', 'binding'] as const)
       await assert.rejects(host.read(1, 50), TransportTimeoutError);
     });
 
+    it('times a short read out on time after a long one completed', async () => {
+      const long = host.read(1, 5000);
+      await device.write(Uint8Array.of(7));
+      assert.deepEqual([...(await long)], [7]);
+      const started = performance.now();
+      await assert.rejects(host.read(1, 80), TransportTimeoutError);
+      const waited = performance.now() - started;
+      assert.ok(waited >= 75 && waited < 1000, `timed out after ${Math.round(waited)} ms`);
+    });
+
     it('reports an unplugged device as closed, promptly', async () => {
       const pending = assert.rejects(host.read(1, 5000), TransportClosedError);
       await pair.close();
