@@ -83,10 +83,7 @@ export class BootloaderClient {
   async get(): Promise<BootloaderInfo> {
     const link = this.link;
     const info = await link.exchange('get', undefined, async () => {
-      await link.sendCommand(CMD.get);
-      const [n] = await link.readBytes(1);
-      const rest = await link.readBytes(n + 1);
-      await link.expectAck('data');
+      const rest = await link.countedAnswer(CMD.get);
       return { version: rest[0], commands: Array.from(rest.subarray(1)) };
     });
     this.info = info;
@@ -108,10 +105,7 @@ export class BootloaderClient {
   async getId(): Promise<number> {
     const link = this.link;
     return link.exchange('get-id', undefined, async () => {
-      await link.sendCommand(CMD.getId);
-      const [n] = await link.readBytes(1);
-      const pid = await link.readBytes(n + 1);
-      await link.expectAck('data');
+      const pid = await link.countedAnswer(CMD.getId);
       // Some bootloaders send more than two bytes; the PID is the last two.
       return (pid[pid.length - 2] << 8) | pid[pid.length - 1];
     });
@@ -420,8 +414,11 @@ export class BootloaderClient {
       );
     const body = eraseFrame(pages, extended);
     await link.exchange('erase', undefined, async () => {
-      await link.sendCommand(extended ? CMD.extendedErase : CMD.erase);
-      await link.sendExpectAck(body, 'data', link.timeouts.erasePerPageMs * pages.length);
+      link.transport.discardInput();
+      await link.sendStages([
+        { frame: commandFrame(extended ? CMD.extendedErase : CMD.erase), stage: 'command' },
+        { frame: body, stage: 'data', timeoutMs: link.timeouts.erasePerPageMs * pages.length },
+      ]);
     });
   }
 

@@ -9,7 +9,7 @@ import {
   TransportTimeoutError,
   type Transport,
 } from '../transport/transport.ts';
-import { ACK, NACK, SYNC, commandFrame } from './an3155.ts';
+import { ACK, NACK, SYNC, commandFrame, wireTimeMs } from './an3155.ts';
 import { BootloaderError, hex32, hexBytes, type BootloaderStep } from './errors.ts';
 
 export interface BootloaderTimeouts {
@@ -227,7 +227,8 @@ export class BootloaderLink {
         stages.map((s) => s.frame),
         {
           answerBytes: 1,
-          more: ([b], i) => (b === ACK ? (stages[i].dataBytes ?? 0) : 0),
+          more: (soFar, i) =>
+            soFar.length === 1 && soFar[0] === ACK ? (stages[i].dataBytes ?? 0) : 0,
           timeoutsMs: stages.map((s) => s.timeoutMs ?? this.timeouts.ackMs),
           proceed: (answer, i) => {
             if (answer[0] !== ACK) return false;
@@ -254,6 +255,29 @@ export class BootloaderLink {
       acked: last,
       failure: b === NACK ? new Nacked(stage) : new GarbledAnswer(Uint8Array.of(b), stage),
     };
+  }
+
+  /**
+   * A command answered with ACK, a count N, N+1 bytes and a final ACK (Get, Get ID), as
+   * one lock-step run. Returns the N+1 bytes; throws Nacked or GarbledAnswer.
+   */
+  async countedAnswer(cmd: number): Promise<Uint8Array> {
+    this.transport.discardInput();
+    const [answer] = await this.transport.lockstep([commandFrame(cmd)], {
+      answerBytes: 1,
+      // [ACK] → the count byte; [ACK, N] → N+1 bytes and the final ACK; then complete.
+      more: (soFar) =>
+        soFar[0] !== ACK ? 0 : soFar.length === 1 ? 1 : soFar.length === 2 ? soFar[1] + 2 : 0,
+      timeoutsMs: [this.timeouts.ackMs + wireTimeMs(258)],
+      proceed: () => false,
+      signal: this.signal,
+    });
+    if (answer[0] === NACK) throw new Nacked('command');
+    if (answer[0] !== ACK) throw new GarbledAnswer(answer.subarray(0, 1), 'command');
+    const last = answer[answer.length - 1];
+    if (last === NACK) throw new Nacked('data');
+    if (last !== ACK) throw new GarbledAnswer(Uint8Array.of(last), 'data');
+    return answer.subarray(2, answer.length - 1);
   }
 
   /** One command's stages (see sendFrames); throws Nacked or GarbledAnswer. */

@@ -12,7 +12,6 @@ export class LockstepRun {
   private have = 0;
   private index = 0;
   private need: number;
-  private firstPart = true;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** When the answer now awaited is overdue (performance.now() ms). */
   private deadline = 0;
@@ -57,13 +56,10 @@ export class LockstepRun {
 
   private answer(): void {
     const { opts } = this;
-    if (this.firstPart) {
-      const more = opts.more?.(this.buffer.subarray(0, opts.answerBytes), this.index) ?? 0;
-      if (more > 0) {
-        this.firstPart = false;
-        this.need = opts.answerBytes + more;
-        return;
-      }
+    const more = opts.more?.(this.buffer.subarray(0, this.need), this.index) ?? 0;
+    if (more > 0) {
+      this.need += more;
+      return;
     }
     const answer = this.buffer.slice(0, this.need);
     this.buffer.copyWithin(0, this.need, this.have);
@@ -72,7 +68,6 @@ export class LockstepRun {
     if (this.index + 1 < this.frames.length && opts.proceed(answer, this.index)) {
       this.index++;
       this.need = opts.answerBytes;
-      this.firstPart = true;
       this.send();
     } else this.finish(this.answers);
   }

@@ -36,13 +36,14 @@ export interface Transport {
 }
 
 export interface LockstepOptions {
-  /** Bytes of every answer, or for a frame whose answer `more` extends, of its first part. */
+  /** Bytes of every answer, or for an answer `more` extends, of its first part. */
   answerBytes: number;
   /**
-   * Further bytes that belong to frame `index`'s answer, decided from its first part (e.g.
-   * the data after an ACK); 0 or absent: none.
+   * How many more bytes belong to frame `index`'s answer, given the answer so far; asked
+   * again each time those have come, until it says 0 (e.g. a length byte, then the data
+   * and a final ACK). Absent: answers are `answerBytes` long.
    */
-  more?: (first: Uint8Array, index: number) => number;
+  more?: (soFar: Uint8Array, index: number) => number;
   timeoutsMs: readonly number[];
   proceed: (answer: Uint8Array, index: number) => boolean;
   signal?: AbortSignal;

@@ -53,7 +53,7 @@ describe('SerialTransport.lockstep over a socat PTY pair', () => {
     );
     const answers = await host.lockstep([frame(1, 1), frame(2, 2), frame(3, 3)], {
       answerBytes: 1,
-      more: ([b], i) => (b === A && i === 2 ? 4 : 0),
+      more: (soFar, i) => (soFar.length === 1 && soFar[0] === A && i === 2 ? 4 : 0),
       timeoutsMs: [1000, 1000, 1000],
       proceed: ([b]) => b === A,
     });
