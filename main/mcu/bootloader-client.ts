@@ -26,6 +26,7 @@ import {
   inFlightStage,
   type BootloaderClientOptions,
   type BootloaderTimeouts,
+  type FramesOutcome,
   type StageFrame,
 } from './bootloader-link.ts';
 import { ReadoutProtectedError, hex32, hexBytes } from './errors.ts';
@@ -178,6 +179,43 @@ export class BootloaderClient {
   }
 
   /**
+   * One three-stage command per chunk (Read or Write Memory), all sent back to back (see
+   * BootloaderLink.sendFrames). `answered` gets each chunk's last answer as it comes. A
+   * chunk that is NACKed or garbled goes through `retry`, the careful per-chunk path, with
+   * that failure as its first attempt; then the batch carries on after it. The frames are
+   * wiped afterwards: write frames hold the blob.
+   */
+  private async inBatches(
+    step: 'read' | 'write',
+    addresses: readonly number[],
+    stagesFor: (chunk: number) => StageFrame[],
+    answered: (chunk: number, answer: Uint8Array) => void,
+    retry: (chunk: number, failure: Nacked | GarbledAnswer) => Promise<void>,
+  ): Promise<void> {
+    let next = 0;
+    while (next < addresses.length) {
+      const first = next;
+      const stages = addresses.slice(first).flatMap((_, j) => stagesFor(first + j));
+      this.link.transport.discardInput();
+      let outcome: FramesOutcome;
+      try {
+        outcome = await this.link.sendFrames(stages, (i, answer) => {
+          if (i % 3 === 2) answered(first + (i - 2) / 3, answer);
+        });
+      } catch (e) {
+        throw this.link.wrap(e, step, addresses[first + Math.floor(inFlightStage(e) / 3)]);
+      } finally {
+        for (const s of stages) s.frame.fill(0);
+      }
+      next = first + Math.floor(outcome.acked / 3);
+      if (outcome.failure) {
+        await retry(next, outcome.failure);
+        next++;
+      }
+    }
+  }
+
+  /**
    * Reads any length as consecutive 256-byte Read Memory commands, sent back to back (each
    * stage as soon as the previous one is ACKed). A chunk that is NACKed or garbled goes
    * through readMemory's retries, then the batch carries on after it.
@@ -198,30 +236,19 @@ export class BootloaderClient {
       data.fill(0);
       onChunk?.(c.offset + c.length);
     };
-    let next = 0;
     try {
-      while (next < chunks.length) {
-        const batch = chunks.slice(next);
-        const stages = batch.flatMap((c) => this.readStages(address + c.offset, c.length));
-        this.link.transport.discardInput();
-        let outcome;
-        try {
-          outcome = await this.link.sendFrames(stages, (i, answer) => {
-            if (i % 3 !== 2) return;
-            place(batch[(i - 2) / 3], answer.subarray(1));
-            answer.fill(0);
-          });
-        } catch (e) {
-          const inFlight = batch[Math.floor(inFlightStage(e) / 3)];
-          throw this.link.wrap(e, 'read', address + inFlight.offset);
-        }
-        next += Math.floor(outcome.acked / 3);
-        if (outcome.failure) {
-          const c = chunks[next];
-          place(c, await this.readChunk(address + c.offset, c.length, outcome.failure));
-          next++;
-        }
-      }
+      const at = chunks.map((c) => address + c.offset);
+      await this.inBatches(
+        'read',
+        at,
+        (k) => this.readStages(at[k], chunks[k].length),
+        (k, answer) => {
+          place(chunks[k], answer.subarray(1));
+          answer.fill(0);
+        },
+        async (k, failure) =>
+          place(chunks[k], await this.readChunk(at[k], chunks[k].length, failure)),
+      );
     } catch (e) {
       // What was read so far may be key material.
       out.fill(0);
@@ -237,30 +264,31 @@ export class BootloaderClient {
    */
   async probeReadoutProtection(address: number): Promise<boolean> {
     const link = this.link;
+    let outcome: FramesOutcome;
     try {
-      await link.sendCommand(CMD.readMemory);
-      await link.sendExpectAck(addressFrame(address), 'address');
-      await link.sendExpectAck(readCountFrame(4), 'count');
-      (await link.readBytes(4)).fill(0);
-      return false;
+      link.transport.discardInput();
+      outcome = await link.sendFrames(this.readStages(address, 4), (i, answer) => {
+        if (i === 2) answer.fill(0);
+      });
     } catch (e) {
-      if (e instanceof Nacked && e.stage === 'command') return true;
-      if (e instanceof Nacked)
-        throw link.fail(
-          'read',
-          `NACK at the ${e.stage} stage while checking read-out protection`,
-          Uint8Array.of(NACK),
-          address,
-        );
-      if (e instanceof GarbledAnswer)
-        throw link.fail(
-          'read',
-          'garbled answer while checking read-out protection',
-          e.answered,
-          address,
-        );
       throw link.wrap(e, 'read', address);
     }
+    const f = outcome.failure;
+    if (!f) return false;
+    if (f instanceof Nacked && f.stage === 'command') return true;
+    if (f instanceof Nacked)
+      throw link.fail(
+        'read',
+        `NACK at the ${f.stage} stage while checking read-out protection`,
+        Uint8Array.of(NACK),
+        address,
+      );
+    throw link.fail(
+      'read',
+      'garbled answer while checking read-out protection',
+      f.answered,
+      address,
+    );
   }
 
   /**
@@ -361,37 +389,17 @@ export class BootloaderClient {
       chunks.push(padded.subarray(off, Math.min(off + MAX_CHUNK, padded.length)));
     const done = (k: number) => onChunk?.(Math.min(k * MAX_CHUNK + chunks[k].length, data.length));
     try {
-      // All chunks back to back, each stage sent as soon as the previous one is ACKed; a
-      // chunk that is NACKed or garbled goes through writeMemory's careful retries, then
-      // the batch carries on after it.
-      let next = 0;
-      while (next < chunks.length) {
-        const first = next;
-        const stages = chunks
-          .slice(first)
-          .flatMap((c, k) => this.writeStages(address + (first + k) * MAX_CHUNK, c));
-        this.link.transport.discardInput();
-        let outcome;
-        try {
-          outcome = await this.link.sendFrames(stages, (i) => {
-            if (i % 3 === 2) done(first + (i - 2) / 3);
-          });
-        } catch (e) {
-          throw this.link.wrap(
-            e,
-            'write',
-            address + (first + Math.floor(inFlightStage(e) / 3)) * MAX_CHUNK,
-          );
-        } finally {
-          for (let i = 2; i < stages.length; i += 3) stages[i].frame.fill(0);
-        }
-        next = first + Math.floor(outcome.acked / 3);
-        if (outcome.failure) {
-          await this.writeChunk(address + next * MAX_CHUNK, chunks[next], outcome.failure);
-          done(next);
-          next++;
-        }
-      }
+      const at = chunks.map((_, k) => address + k * MAX_CHUNK);
+      await this.inBatches(
+        'write',
+        at,
+        (k) => this.writeStages(at[k], chunks[k]),
+        (k) => done(k),
+        async (k, failure) => {
+          await this.writeChunk(at[k], chunks[k], failure);
+          done(k);
+        },
+      );
     } finally {
       padded.fill(0);
     }
