@@ -26,6 +26,7 @@ export class ByteQueue {
     return this.size;
   }
 
+  /** Takes ownership of `chunk`: its bytes are wiped as they are taken or discarded. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0 || this.closedReason !== null) return;
     if (this.size + chunk.length > this.maxBuffered) {
@@ -47,6 +48,7 @@ export class ByteQueue {
 
   discard(): number {
     const n = this.size;
+    for (const c of this.chunks) c.fill(0);
     this.chunks = [];
     this.size = 0;
     return n;
@@ -59,12 +61,15 @@ export class ByteQueue {
     while (off < n) {
       const head = this.chunks[0];
       const want = n - off;
+      // Taken bytes are wiped here: the caller's copy is the only one left.
       if (head.length <= want) {
         out.set(head, off);
+        head.fill(0);
         off += head.length;
         this.chunks.shift();
       } else {
         out.set(head.subarray(0, want), off);
+        head.fill(0, 0, want);
         this.chunks[0] = head.subarray(want);
         off += want;
       }

@@ -65,11 +65,21 @@ export class LockstepRun {
     this.buffer.copyWithin(0, this.need, this.have);
     this.have -= this.need;
     this.answers.push(answer);
-    if (this.index + 1 < this.frames.length && opts.proceed(answer, this.index)) {
+    const index = this.index;
+    const proceed = index + 1 < this.frames.length && opts.proceed(answer, index);
+    if (proceed) {
       this.index++;
       this.need = opts.answerBytes;
       this.send();
-    } else this.finish(this.answers);
+    }
+    if (opts.answered) {
+      try {
+        opts.answered(answer, index);
+      } catch (e) {
+        return this.finish(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    if (!proceed) this.finish(this.answers);
   }
 
   /**

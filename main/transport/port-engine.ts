@@ -9,6 +9,10 @@ import { TransportClosedError, TransportError } from './transport.ts';
 
 /** Where an engine delivers what it reads, and reports the end of the line. */
 export interface PortSink {
+  /**
+   * `bytes` is a view of the engine's read buffer, valid only during the call and wiped
+   * after it (read-backs carry key material): a sink that keeps bytes copies them.
+   */
   data(bytes: Uint8Array): void;
   closed(reason: string): void;
 }
@@ -58,7 +62,7 @@ interface PendingWrite {
  * O_NONBLOCK), so neither call can block the loop.
  */
 export class PolledFdEngine implements PortEngine {
-  private readonly buffer = Buffer.allocUnsafe(4096);
+  private readonly buffer = Buffer.alloc(4096);
   private pending: PendingWrite[] = [];
   private stopped = false;
 
@@ -95,7 +99,8 @@ export class PolledFdEngine implements PortEngine {
       }
       // A non-blocking tty with VMIN=1 answers EAGAIN when empty: 0 is end of file, a hang-up.
       if (n === 0) return this.fail(UNPLUGGED);
-      this.sink.data(new Uint8Array(this.buffer.subarray(0, n)));
+      this.sink.data(this.buffer.subarray(0, n));
+      this.buffer.fill(0, 0, n);
       if (n < this.buffer.length) break;
     }
     this.arm();
@@ -203,7 +208,10 @@ export class StreamingBindingEngine implements PortEngine {
         return;
       }
       if (this.stopped) return;
-      if (bytesRead > 0) this.sink.data(new Uint8Array(buffer.subarray(0, bytesRead)));
+      if (bytesRead > 0) {
+        this.sink.data(buffer.subarray(0, bytesRead));
+        buffer.fill(0, 0, bytesRead);
+      }
     }
   }
 

@@ -56,8 +56,10 @@ export class SerialTransport implements Transport {
     this.queue = new ByteQueue(path);
     const sink = {
       data: (bytes: Uint8Array) => {
+        // The engine reuses (and wipes) its buffer: a run copies what it needs; so does this
+        // (not bytes.slice(): on a Buffer that is a view).
         if (this.running) this.running.feed(bytes);
-        else this.queue.push(bytes);
+        else this.queue.push(new Uint8Array(bytes));
       },
       closed: (reason: string) => {
         this.open = false;

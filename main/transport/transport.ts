@@ -46,6 +46,12 @@ export interface LockstepOptions {
   more?: (soFar: Uint8Array, index: number) => number;
   timeoutsMs: readonly number[];
   proceed: (answer: Uint8Array, index: number) => boolean;
+  /**
+   * Hears every answer, inside the read, after the next frame (if any) is written: the
+   * place for per-answer work that must not delay the next frame. A throw ends the run
+   * with that error.
+   */
+  answered?: (answer: Uint8Array, index: number) => void;
   signal?: AbortSignal;
 }
 

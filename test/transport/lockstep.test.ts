@@ -91,6 +91,46 @@ describe('SerialTransport.lockstep over a socat PTY pair', () => {
     );
   });
 
+  it('tells `answered` of each answer after the next frame is out; a throw there ends the run', async () => {
+    const heard: string[] = [];
+    const device_ = respond(device, 3, 2, (i) => frame(A, i));
+    const answers = await host.lockstep([frame(1, 1), frame(2, 2), frame(3, 3)], {
+      answerBytes: 2,
+      timeoutsMs: [1000, 1000, 1000],
+      proceed: (answer, i) => {
+        heard.push(`proceed ${i}`);
+        return answer[0] === A;
+      },
+      answered: (answer, i) => heard.push(`answered ${i}: ${answer[1]}`),
+    });
+    assert.equal(answers.length, 3);
+    assert.deepEqual(heard, [
+      'proceed 0',
+      'answered 0: 0',
+      'proceed 1',
+      'answered 1: 1',
+      'answered 2: 2',
+    ]);
+    await device_;
+
+    const failing = respond(device, 2, 2, () => frame(A, 9));
+    await assert.rejects(
+      host.lockstep([frame(1, 1), frame(2, 2), frame(3, 3)], {
+        answerBytes: 2,
+        timeoutsMs: [1000, 1000, 1000],
+        proceed: () => true,
+        answered: (_answer, i) => {
+          if (i === 0) throw new Error('progress handler broke');
+        },
+      }),
+      /progress handler broke/,
+    );
+    // The second frame was already out when the handler threw; nothing after it.
+    await failing;
+    await assert.rejects(device.read(16, 150), TransportTimeoutError);
+    await host.read(64, 200).catch(() => undefined);
+  });
+
   it('times out the stage whose answer does not come, with a typed error', async () => {
     const device_ = respond(device, 2, 2, (i) => (i === 0 ? frame(A) : undefined));
     const started = performance.now();
