@@ -2,7 +2,10 @@
 // against stm32flash (`-w blob.bin -v -S ADDR`), the same file into the same simulated
 // part, each run on a freshly erased simulator. Prints one JSON line.
 //
-//   node --import tsx bench/bootloader.ts [--reps N] [--family L4|F4]
+//   node --import tsx bench/bootloader.ts [--reps N] [--warmup N] [--family L4|F4]
+//
+// The first --warmup runs of each (default 1) are not counted: a station is a long-running
+// process whose code the JIT has compiled after its first board. They are reported.
 import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,17 +195,24 @@ function summary(xs: number[]) {
 
 async function main(): Promise<void> {
   const reps = Number(arg('reps', '5'));
+  const warmup = Number(arg('warmup', '1'));
   const family = arg('family', 'L4') as 'L4' | 'F4';
   if (!(family in AREAS)) throw new Error(`--family must be L4 or F4`);
   const blob = blob2k();
   const keyline: number[] = [];
   const tool: number[] = [];
+  const warmupRuns = { keyline: [] as number[], stm32flash: [] as number[] };
   let keylineModelled = 0;
   let toolModelled = 0;
   // Interleaved so machine load drifts hit both alike.
-  for (let i = 0; i < reps; i++) {
+  for (let i = 0; i < warmup + reps; i++) {
     const k = await keylineRun(family, blob);
     const s = await stm32flashRun(family, blob);
+    if (i < warmup) {
+      warmupRuns.keyline.push(Math.round(k.ms * 10) / 10);
+      warmupRuns.stm32flash.push(Math.round(s.ms * 10) / 10);
+      continue;
+    }
     keyline.push(k.ms);
     tool.push(s.ms);
     keylineModelled = k.modelledMs;
@@ -219,6 +229,7 @@ async function main(): Promise<void> {
       reps,
       keylineMs: k,
       stm32flashMs: s,
+      warmupMs: warmupRuns,
       // Wire + flash time the simulator modelled for each session: the floor for any host.
       modelledMs: { keyline: Math.round(keylineModelled), stm32flash: Math.round(toolModelled) },
       target: 'keyline median <= stm32flash median',

@@ -26,7 +26,9 @@ export const MAX_CHUNK = 256;
 
 export function xorOf(bytes: Uint8Array, seed = 0): number {
   let x = seed;
-  for (const b of bytes) x ^= b;
+  // An index loop: for-of runs the iterator protocol per byte until the JIT has warmed up,
+  // and a credential write checksums 2 KiB between two stages of its lock-step run.
+  for (let i = 0; i < bytes.length; i++) x ^= bytes[i];
   return x;
 }
 

@@ -29,7 +29,7 @@ import {
   type FramesOutcome,
   type StageFrame,
 } from './bootloader-link.ts';
-import { ReadoutProtectedError, hex32, hexBytes } from './errors.ts';
+import { ReadoutProtectedError, hex32, hexBytes, type BootloaderStep } from './errors.ts';
 
 export interface BootloaderInfo {
   /** Protocol version byte, e.g. 0x31 for v3.1. */
@@ -42,6 +42,18 @@ export interface BootloaderVersion {
   version: number;
   option1: number;
   option2: number;
+}
+
+/** One command of a batch run (see BootloaderClient.runBatch). */
+interface BatchCommand {
+  step: BootloaderStep;
+  address?: number;
+  /** Builds the command's frames (again for each run: sent frames are wiped). */
+  stages: () => StageFrame[];
+  /** Called with the answer to its last stage once that is ACKed (Read Memory: the data). */
+  done?: (answer: Uint8Array) => void;
+  /** The careful per-command path, with the batch's failed attempt as its first. */
+  retry: (failure: Nacked | GarbledAnswer) => Promise<void>;
 }
 
 /** AN3155 client on one Transport. Not re-entrant: one exchange at a time per port. */
@@ -162,9 +174,10 @@ export class BootloaderClient {
         link.transport.discardInput();
         const stages = this.readStages(address, length);
         let answer: Uint8Array | undefined;
-        const { failure } = await link.sendFrames(stages, (i, a) => {
-          if (i === 2) answer = a;
-        });
+        stages[2].onAcked = (a) => {
+          answer = a;
+        };
+        const { failure } = await link.sendFrames(stages);
         if (failure) throw failure;
         const data = answer!.slice(1);
         answer!.fill(0);
@@ -179,46 +192,118 @@ export class BootloaderClient {
   }
 
   /**
-   * One three-stage command per chunk (Read or Write Memory), all sent back to back (see
-   * BootloaderLink.sendFrames). `answered` gets each chunk's last answer as it comes. A
-   * chunk that is NACKed or garbled goes through `retry`, the careful per-chunk path, with
-   * that failure as its first attempt; then the batch carries on after it. The frames are
-   * wiped afterwards: write frames hold the blob.
+   * Sends the stages of several commands back to back as one lock-step run (see
+   * BootloaderLink.sendFrames): each stage goes out as soon as the previous one is ACKed,
+   * with no turn of the event loop between commands either. A command that is NACKed or
+   * garbled goes through its own careful path (`retry`), with that failure as its first
+   * attempt; then the run carries on after it. Every frame is wiped once sent: write
+   * frames hold the blob.
    */
-  private async inBatches(
-    step: 'read' | 'write',
-    addresses: readonly number[],
-    stagesFor: (chunk: number) => StageFrame[],
-    answered: (chunk: number, answer: Uint8Array) => void,
-    retry: (chunk: number, failure: Nacked | GarbledAnswer) => Promise<void>,
-  ): Promise<void> {
+  private async runBatch(commands: readonly BatchCommand[]): Promise<void> {
     let next = 0;
-    while (next < addresses.length) {
-      const first = next;
-      const stages = addresses.slice(first).flatMap((_, j) => stagesFor(first + j));
+    while (next < commands.length) {
+      const batch = commands.slice(next);
+      const stages: StageFrame[] = [];
+      /** For each stage, the batch index of the command it belongs to. */
+      const owner: number[] = [];
+      for (const [j, c] of batch.entries()) {
+        const own = c.stages();
+        if (c.done) own[own.length - 1].onAcked = c.done;
+        for (const st of own) {
+          stages.push(st);
+          owner.push(j);
+        }
+      }
       this.link.transport.discardInput();
       let outcome: FramesOutcome;
       try {
-        outcome = await this.link.sendFrames(stages, (i, answer) => {
-          if (i % 3 === 2) answered(first + (i - 2) / 3, answer);
-        });
+        outcome = await this.link.sendFrames(stages);
       } catch (e) {
-        throw this.link.wrap(e, step, addresses[first + Math.floor(inFlightStage(e) / 3)]);
+        const c = batch[owner[Math.min(inFlightStage(e), owner.length - 1)]];
+        throw this.link.wrap(e, c.step, c.address);
       } finally {
-        for (const s of stages) s.frame.fill(0);
+        for (const st of stages) st.frame.fill(0);
       }
-      next = first + Math.floor(outcome.acked / 3);
-      if (outcome.failure) {
-        await retry(next, outcome.failure);
-        next++;
-      }
+      if (!outcome.failure) return;
+      const failed = owner[outcome.acked];
+      await batch[failed].retry(outcome.failure);
+      next += failed + 1;
     }
   }
 
+  /** Read Memory commands for `length` bytes from `address`, placed into `out`. */
+  private readCommands(
+    address: number,
+    out: Uint8Array,
+    onChunk?: (done: number) => void,
+  ): BatchCommand[] {
+    const commands: BatchCommand[] = [];
+    for (let off = 0; off < out.length; off += MAX_CHUNK) {
+      const at = address + off;
+      const length = Math.min(MAX_CHUNK, out.length - off);
+      const place = (data: Uint8Array) => {
+        out.set(data, off);
+        data.fill(0);
+        onChunk?.(off + length);
+      };
+      commands.push({
+        step: 'read',
+        address: at,
+        stages: () => this.readStages(at, length),
+        done: (answer) => {
+          place(answer.subarray(1));
+          answer.fill(0);
+        },
+        retry: async (failure) => place(await this.readChunk(at, length, failure)),
+      });
+    }
+    return commands;
+  }
+
   /**
-   * Reads any length as consecutive 256-byte Read Memory commands, sent back to back (each
-   * stage as soon as the previous one is ACKed). A chunk that is NACKed or garbled goes
-   * through readMemory's retries, then the batch carries on after it.
+   * Write Memory commands for `padded` (whole 4-byte words) at `address`; `onChunk` gets
+   * how many of the first `reported` bytes are written.
+   */
+  private writeCommands(
+    address: number,
+    padded: Uint8Array,
+    reported: number,
+    onChunk?: (done: number) => void,
+  ): BatchCommand[] {
+    const commands: BatchCommand[] = [];
+    for (let off = 0; off < padded.length; off += MAX_CHUNK) {
+      const at = address + off;
+      const chunk = padded.subarray(off, Math.min(off + MAX_CHUNK, padded.length));
+      const done = () => onChunk?.(Math.min(off + chunk.length, reported));
+      commands.push({
+        step: 'write',
+        address: at,
+        stages: () => this.writeStages(at, chunk),
+        done,
+        retry: async (failure) => {
+          await this.writeChunk(at, chunk, failure);
+          done();
+        },
+      });
+    }
+    return commands;
+  }
+
+  /** `data` padded with 0xFF to whole `granularity` units (and 4-byte words); wipe after. */
+  private padForWrite(address: number, data: Uint8Array, granularity: number): Uint8Array {
+    if (address % granularity !== 0)
+      throw new RangeError(`write address ${hex32(address)} is not ${granularity}-byte aligned`);
+    const padded = new Uint8Array(Math.ceil(data.length / granularity) * granularity).fill(0xff);
+    if (address % 4 !== 0 || padded.length % 4 !== 0)
+      throw new RangeError(`writes go in whole 4-byte words (granularity ${granularity})`);
+    padded.set(data);
+    return padded;
+  }
+
+  /**
+   * Reads any length as consecutive 256-byte Read Memory commands, sent back to back (see
+   * runBatch). A chunk that is NACKed or garbled goes through readMemory's retries, then
+   * the batch carries on after it.
    */
   async readRange(
     address: number,
@@ -228,27 +313,8 @@ export class BootloaderClient {
     if (this.protectedByUs)
       throw this.readoutRefused(address, 'not sent: this session set read-out protection');
     const out = new Uint8Array(length);
-    const chunks: { offset: number; length: number }[] = [];
-    for (let off = 0; off < length; off += MAX_CHUNK)
-      chunks.push({ offset: off, length: Math.min(MAX_CHUNK, length - off) });
-    const place = (c: { offset: number; length: number }, data: Uint8Array) => {
-      out.set(data, c.offset);
-      data.fill(0);
-      onChunk?.(c.offset + c.length);
-    };
     try {
-      const at = chunks.map((c) => address + c.offset);
-      await this.inBatches(
-        'read',
-        at,
-        (k) => this.readStages(at[k], chunks[k].length),
-        (k, answer) => {
-          place(chunks[k], answer.subarray(1));
-          answer.fill(0);
-        },
-        async (k, failure) =>
-          place(chunks[k], await this.readChunk(at[k], chunks[k].length, failure)),
-      );
+      await this.runBatch(this.readCommands(address, out, onChunk));
     } catch (e) {
       // What was read so far may be key material.
       out.fill(0);
@@ -267,9 +333,9 @@ export class BootloaderClient {
     let outcome: FramesOutcome;
     try {
       link.transport.discardInput();
-      outcome = await link.sendFrames(this.readStages(address, 4), (i, answer) => {
-        if (i === 2) answer.fill(0);
-      });
+      const stages = this.readStages(address, 4);
+      stages[2].onAcked = (answer) => answer.fill(0);
+      outcome = await link.sendFrames(stages);
     } catch (e) {
       throw link.wrap(e, 'read', address);
     }
@@ -369,8 +435,9 @@ export class BootloaderClient {
   }
 
   /**
-   * Writes any length from an aligned address in 256-byte chunks, padding the tail with
-   * 0xFF to a multiple of `granularity` (4, or the family's flash word).
+   * Writes any length from an aligned address in 256-byte chunks, sent back to back (see
+   * runBatch), padding the tail with 0xFF to a multiple of `granularity` (4, or the
+   * family's flash word).
    */
   async writeRange(
     address: number,
@@ -378,28 +445,9 @@ export class BootloaderClient {
     granularity = 4,
     onChunk?: (done: number) => void,
   ): Promise<void> {
-    if (address % granularity !== 0)
-      throw new RangeError(`write address ${hex32(address)} is not ${granularity}-byte aligned`);
-    const padded = new Uint8Array(Math.ceil(data.length / granularity) * granularity).fill(0xff);
-    if (address % 4 !== 0 || padded.length % 4 !== 0)
-      throw new RangeError(`writes go in whole 4-byte words (granularity ${granularity})`);
-    padded.set(data);
-    const chunks: Uint8Array[] = [];
-    for (let off = 0; off < padded.length; off += MAX_CHUNK)
-      chunks.push(padded.subarray(off, Math.min(off + MAX_CHUNK, padded.length)));
-    const done = (k: number) => onChunk?.(Math.min(k * MAX_CHUNK + chunks[k].length, data.length));
+    const padded = this.padForWrite(address, data, granularity);
     try {
-      const at = chunks.map((_, k) => address + k * MAX_CHUNK);
-      await this.inBatches(
-        'write',
-        at,
-        (k) => this.writeStages(at[k], chunks[k]),
-        (k) => done(k),
-        async (k, failure) => {
-          await this.writeChunk(at[k], chunks[k], failure);
-          done(k);
-        },
-      );
+      await this.runBatch(this.writeCommands(address, padded, data.length, onChunk));
     } finally {
       padded.fill(0);
     }
@@ -411,6 +459,50 @@ export class BootloaderClient {
    */
   async erasePages(pages: readonly number[]): Promise<void> {
     if (pages.length === 0) return;
+    await this.runBatch([await this.eraseCommand(pages)]);
+  }
+
+  /**
+   * Erases `pages`, writes `data` at `address` (padded as writeRange does) and reads it
+   * back, all as one lock-step run: the commands follow each other as closely as the
+   * stages within them. Each command keeps its own retry path. Returns the bytes read
+   * back (wipe them after comparing); `onProgress` hears each command as it completes.
+   */
+  async eraseWriteReadBack(
+    pages: readonly number[],
+    address: number,
+    data: Uint8Array,
+    granularity: number,
+    onProgress?: (phase: 'erase' | 'write' | 'verify', done: number) => void,
+  ): Promise<Uint8Array> {
+    if (this.protectedByUs)
+      throw this.readoutRefused(address, 'not sent: this session set read-out protection');
+    const erase =
+      pages.length > 0
+        ? [await this.eraseCommand(pages, () => onProgress?.('erase', pages.length))]
+        : [];
+    const padded = this.padForWrite(address, data, granularity);
+    const out = new Uint8Array(data.length);
+    try {
+      await this.runBatch([
+        ...erase,
+        ...this.writeCommands(address, padded, data.length, (n) => onProgress?.('write', n)),
+        ...this.readCommands(address, out, (n) => onProgress?.('verify', n)),
+      ]);
+    } catch (e) {
+      out.fill(0);
+      throw e;
+    } finally {
+      padded.fill(0);
+    }
+    return out;
+  }
+
+  /** The Erase or Extended Erase of `pages`, as the Get list allows. */
+  private async eraseCommand(
+    pages: readonly number[],
+    onErased?: () => void,
+  ): Promise<BatchCommand> {
     const link = this.link;
     const info = this.info ?? (await this.get());
     const extended = info.commands.includes(CMD.extendedErase);
@@ -420,14 +512,31 @@ export class BootloaderClient {
         'bootloader lists neither Erase (0x43) nor Extended Erase (0x44)',
         hexBytes(Uint8Array.from(info.commands)),
       );
-    const body = eraseFrame(pages, extended);
-    await link.exchange('erase', undefined, async () => {
-      link.transport.discardInput();
-      await link.sendStages([
-        { frame: commandFrame(extended ? CMD.extendedErase : CMD.erase), stage: 'command' },
-        { frame: body, stage: 'data', timeoutMs: link.timeouts.erasePerPageMs * pages.length },
-      ]);
-    });
+    const stages = (): StageFrame[] => [
+      { frame: commandFrame(extended ? CMD.extendedErase : CMD.erase), stage: 'command' },
+      {
+        frame: eraseFrame(pages, extended),
+        stage: 'data',
+        timeoutMs: link.timeouts.erasePerPageMs * pages.length,
+      },
+    ];
+    return {
+      step: 'erase',
+      stages,
+      done: onErased,
+      retry: async (failure) => {
+        await link.exchange(
+          'erase',
+          undefined,
+          async () => {
+            link.transport.discardInput();
+            await link.sendStages(stages());
+          },
+          { firstFailure: failure },
+        );
+        onErased?.();
+      },
+    };
   }
 
   /**

@@ -76,6 +76,11 @@ export interface StageFrame {
   timeoutMs?: number;
   /** Bytes that follow this stage's ACK (the data of a Read Memory). */
   dataBytes?: number;
+  /**
+   * Hears this stage's answer (ACK, then any data bytes) when it was an ACK. Runs inside
+   * the read, after the next stage is out: keep it short, and copy what it keeps.
+   */
+  onAcked?: (answer: Uint8Array) => void;
 }
 
 export interface FramesOutcome {
@@ -212,15 +217,14 @@ export class BootloaderLink {
    * Sends stages back to back, each as soon as the previous one is ACKed, from inside the
    * read that brings the ACK (see Transport.lockstep): no event-loop turn per stage, which
    * is most of a host's share of each exchange. A stage with `dataBytes` also takes that
-   * many bytes after its ACK (Read Memory). Stops at the first answer that is not an ACK
-   * and says which stage that was; transport errors (timeout, closed) are thrown as they
-   * are, with `inFlight` naming the stage that was waiting.
+   * many bytes after its ACK (Read Memory); its `onAcked` hears the answer once the next
+   * stage is out. Stops at the first answer that is not an ACK and says which stage that
+   * was; transport errors (timeout, closed) are thrown as they are, with `inFlight` naming
+   * the stage that was waiting.
    */
-  async sendFrames(
-    stages: readonly StageFrame[],
-    onAcked?: (index: number, answer: Uint8Array) => void,
-  ): Promise<FramesOutcome> {
+  async sendFrames(stages: readonly StageFrame[]): Promise<FramesOutcome> {
     let inFlight = 0;
+    let acked = 0;
     let answers: Uint8Array[];
     try {
       answers = await this.transport.lockstep(
@@ -233,9 +237,13 @@ export class BootloaderLink {
           proceed: (answer, i) => {
             if (answer[0] !== ACK) return false;
             inFlight = i + 1;
-            // Progress after this read, not inside it: the next stage is already out.
-            if (onAcked) queueMicrotask(() => onAcked(i, answer));
             return true;
+          },
+          answered: (answer, i) => {
+            if (answer[0] !== ACK) return;
+            acked = i + 1;
+            // May wipe the answer (read data): judged above, not from the answers later.
+            stages[i].onAcked?.(answer);
           },
           signal: this.signal,
         },
@@ -243,13 +251,9 @@ export class BootloaderLink {
     } catch (e) {
       throw Object.assign(e instanceof Error ? e : new Error(String(e)), { inFlight });
     }
+    if (acked === answers.length) return { acked };
     const last = answers.length - 1;
-    const answer = answers[last];
-    const [b] = answer;
-    if (b === ACK) {
-      onAcked?.(last, answer);
-      return { acked: answers.length };
-    }
+    const [b] = answers[last];
     const stage = stages[last].stage;
     return {
       acked: last,
@@ -429,10 +433,14 @@ export class BootloaderLink {
       this.transport.discardInput();
       try {
         for (let probe = 0; probe < 2; probe++) {
-          await this.send(Uint8Array.of(SYNC));
           let b: number;
           try {
-            [b] = await this.readBytes(1, this.timeouts.syncMs);
+            [[b]] = await this.transport.lockstep([Uint8Array.of(SYNC)], {
+              answerBytes: 1,
+              timeoutsMs: [this.timeouts.syncMs],
+              proceed: () => false,
+              signal: this.signal,
+            });
           } catch (e) {
             if (e instanceof TransportTimeoutError) continue;
             throw e;

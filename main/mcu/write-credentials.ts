@@ -126,14 +126,18 @@ export async function writeCredentials(
 
     const unit = target.family.layout.kind === 'sectors' ? 'sector' : 'page';
     report('erase', 0, `erasing ${unit} ${page.index} at ${hex32(page.address)}`);
-    await client.erasePages([page.index]);
-    report('erase', 1, `erased ${unit} ${page.index}`);
-
-    await client.writeRange(address, blob, target.family.writeGranularity, (done) =>
-      report('write', done / blob.length, `wrote ${done} of ${blob.length} bytes`),
-    );
-    readBack = await client.readRange(address, blob.length, (done) =>
-      report('verify', done / blob.length, `read back ${done} of ${blob.length} bytes`),
+    // One lock-step run from the erase to the last byte read back: no gap between steps.
+    readBack = await client.eraseWriteReadBack(
+      [page.index],
+      address,
+      blob,
+      target.family.writeGranularity,
+      (phase, done) => {
+        if (phase === 'erase') report('erase', 1, `erased ${unit} ${page.index}`);
+        else if (phase === 'write')
+          report('write', done / blob.length, `wrote ${done} of ${blob.length} bytes`);
+        else report('verify', done / blob.length, `read back ${done} of ${blob.length} bytes`);
+      },
     );
     let first = -1;
     let count = 0;

@@ -46,7 +46,7 @@ for (const family of FAMILIES) {
     });
 
     it('writes, verifies and decodes a blob in exactly the reserved unit, leaving firmware intact', async () => {
-      const { client } = await board.connect();
+      const { client, log } = await board.connect();
       await client.sync();
       const id = await identifyMcu(client);
       device = id.device;
@@ -66,6 +66,7 @@ for (const family of FAMILIES) {
       const blob = encodeCredentialBlob(fields);
       const expected = blob.slice();
       const progress: CredentialWriteProgress[] = [];
+      const nacksBefore = board.sim.stats().nacks;
       const result = await writeCredentials(client, target(), blob, {
         readoutProtect: false,
         onProgress: (p) => progress.push(p),
@@ -99,6 +100,15 @@ for (const family of FAMILIES) {
       assert.equal(decoded.mcuUid, uid);
       assert.deepEqual(decoded.serverCaCertificateDer, fields.serverCaCertificateDer);
 
+      // A clean line needs no second attempt anywhere: one command per chunk, no NACKs.
+      assert.deepEqual(
+        log.filter((e) => e.level === 'warn'),
+        [],
+      );
+      const stats = board.sim.stats();
+      assert.equal(stats.nacks, nacksBefore);
+      const chunks = Math.ceil(expected.length / 256);
+      assert.equal(stats.byStep.write, 3 + chunks, 'three firmware writes, then the blob');
       assert.deepEqual([...new Set(progress.map((p) => p.step))], ['erase', 'write', 'verify']);
       assert.equal(progress.at(-1)?.totalPercent, 100);
       assert.ok(
@@ -283,6 +293,33 @@ for (const family of FAMILIES) {
             .readFlash(id.device.flashBase + (family === 'F4' ? 0xc000 : 3 * 2048), 64)
             .every((b) => b === 0xff),
         );
+      } finally {
+        await board.close();
+      }
+    });
+    it('stops the credential write at an erase beyond its budget: step erase, nothing written', async () => {
+      const board = await startSimBoard(family, uid, [
+        { kind: 'slow-erase', factor: family === 'F4' ? 4 : 40 },
+      ]);
+      try {
+        const { client } = await board.connect({ timeouts: { erasePerPageMs: 200 } });
+        await client.sync();
+        const id = await identifyMcu(client);
+        const blob = encodeCredentialBlob(sampleFields(uid));
+        await assert.rejects(
+          writeCredentials(client, { family: id.device, ...layout }, blob, {
+            readoutProtect: false,
+          }),
+          (e: unknown) =>
+            e instanceof BootloaderError && e.step === 'erase' && /within 200 ms/.test(e.detail),
+        );
+        assert.ok(
+          blob.every((b) => b === 0),
+          'zeroized on failure',
+        );
+        // The erase and the writes share one lock-step run: none went out after the erase.
+        assert.equal(board.sim.stats().byStep.write ?? 0, 0);
+        await client.close();
       } finally {
         await board.close();
       }
