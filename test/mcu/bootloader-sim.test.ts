@@ -270,14 +270,24 @@ for (const family of FAMILIES) {
       }
     });
 
-    it('waits out a slow erase within its budget and fails typed beyond it', async () => {
+    /** A board whose erases take far longer than 200 ms, and a session allowing 200 ms a page. */
+    async function slowEraseSession() {
       const board = await startSimBoard(family, uid, [
         { kind: 'slow-erase', factor: family === 'F4' ? 4 : 40 },
       ]);
       try {
         const { client } = await board.connect({ timeouts: { erasePerPageMs: 200 } });
         await client.sync();
-        const id = await identifyMcu(client);
+        return { board, client, id: await identifyMcu(client) };
+      } catch (e) {
+        await board.close();
+        throw e;
+      }
+    }
+
+    it('waits out a slow erase within its budget and fails typed beyond it', async () => {
+      const { board, client, id } = await slowEraseSession();
+      try {
         await assert.rejects(
           client.erasePages([3]),
           (e: unknown) => e instanceof BootloaderError && e.step === 'erase',
@@ -297,14 +307,10 @@ for (const family of FAMILIES) {
         await board.close();
       }
     });
+
     it('stops the credential write at an erase beyond its budget: step erase, nothing written', async () => {
-      const board = await startSimBoard(family, uid, [
-        { kind: 'slow-erase', factor: family === 'F4' ? 4 : 40 },
-      ]);
+      const { board, client, id } = await slowEraseSession();
       try {
-        const { client } = await board.connect({ timeouts: { erasePerPageMs: 200 } });
-        await client.sync();
-        const id = await identifyMcu(client);
         const blob = encodeCredentialBlob(sampleFields(uid));
         await assert.rejects(
           writeCredentials(client, { family: id.device, ...layout }, blob, {
