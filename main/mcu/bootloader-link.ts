@@ -223,7 +223,7 @@ export class BootloaderLink {
    * the stage that was waiting.
    */
   async sendFrames(stages: readonly StageFrame[]): Promise<FramesOutcome> {
-    let inFlight = 0;
+    /** Stages ACKed so far: also the index of the stage in flight. */
     let acked = 0;
     let answers: Uint8Array[];
     try {
@@ -234,11 +234,7 @@ export class BootloaderLink {
           more: (soFar, i) =>
             soFar.length === 1 && soFar[0] === ACK ? (stages[i].dataBytes ?? 0) : 0,
           timeoutsMs: stages.map((s) => s.timeoutMs ?? this.timeouts.ackMs),
-          proceed: (answer, i) => {
-            if (answer[0] !== ACK) return false;
-            inFlight = i + 1;
-            return true;
-          },
+          proceed: (answer) => answer[0] === ACK,
           answered: (answer, i) => {
             if (answer[0] !== ACK) return;
             acked = i + 1;
@@ -249,7 +245,7 @@ export class BootloaderLink {
         },
       );
     } catch (e) {
-      throw Object.assign(e instanceof Error ? e : new Error(String(e)), { inFlight });
+      throw Object.assign(e instanceof Error ? e : new Error(String(e)), { inFlight: acked });
     }
     if (acked === answers.length) return { acked };
     const last = answers.length - 1;
