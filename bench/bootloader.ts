@@ -220,6 +220,9 @@ async function main(): Promise<void> {
   }
   const k = summary(keyline);
   const s = summary(tool);
+  // Each keyline run against the stm32flash run right after it: drift in machine load,
+  // which moves both medians by several ms between sessions, mostly cancels out.
+  const delta = summary(keyline.map((ms, i) => ms - tool[i]));
   console.log(
     JSON.stringify({
       bench: 'bootloader-write-verify',
@@ -230,6 +233,7 @@ async function main(): Promise<void> {
       keylineMs: k,
       stm32flashMs: s,
       warmupMs: warmupRuns,
+      pairedDeltaMs: { median: delta.median, min: delta.min, max: delta.max },
       // Wire + flash time the simulator modelled for each session: the floor for any host.
       modelledMs: { keyline: Math.round(keylineModelled), stm32flash: Math.round(toolModelled) },
       target: 'keyline median <= stm32flash median',
