@@ -2,12 +2,16 @@
 // against stm32flash (`-w blob.bin -v -S ADDR`), the same file into the same simulated
 // part, each run on a freshly erased simulator. Prints one JSON line.
 //
-//   node --import tsx bench/bootloader.ts [--reps N] [--warmup N] [--family L4|F4]
+//   node --import tsx bench/bootloader.ts [--reps N] [--warmup N] [--family L4|F4] [--cpu N]
+//
+// --cpu N pins the bench, and so everything it starts (simulator, socat, stm32flash), to
+// CPU N (Linux, through taskset): the PTY relay's wake-ups then never cross CPUs, which on
+// a 2-vCPU machine moves the comparison by several ms (docs/mcu-driver.md).
 //
 // The first --warmup runs of each (default 1) are not counted: a station is a long-running
 // process whose code the JIT has compiled after its first board. They are reported.
-import { execFile, fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,6 +186,28 @@ async function stm32flashRun(
   }
 }
 
+/**
+ * Pins every thread of this process to `cpu`; children started afterwards inherit it.
+ * Node has no sched_setaffinity, so util-linux's taskset does it from outside.
+ */
+function pinToCpu(cpu: string): void {
+  if (!/^\d+$/.test(cpu)) throw new Error(`--cpu takes a CPU number, not "${cpu}"`);
+  const before = allowedCpus();
+  try {
+    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpu, String(process.pid)], {
+      stdio: 'ignore',
+    });
+  } catch {
+    throw new Error(`--cpu ${cpu}: taskset could not pin the bench (allowed CPUs: ${before})`);
+  }
+}
+
+/** The CPUs this process may run on, as the kernel lists them ("0-1", "0"). */
+function allowedCpus(): string {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1] ?? 'unknown';
+}
+
 function summary(xs: number[]) {
   const s = [...xs].sort((a, b) => a - b);
   const r = (n: number) => Math.round(n * 10) / 10;
@@ -198,6 +224,8 @@ async function main(): Promise<void> {
   const warmup = Number(arg('warmup', '1'));
   const family = arg('family', 'L4') as 'L4' | 'F4';
   if (!(family in AREAS)) throw new Error(`--family must be L4 or F4`);
+  const cpu = arg('cpu', '');
+  if (cpu) pinToCpu(cpu);
   const blob = blob2k();
   const keyline: number[] = [];
   const tool: number[] = [];
@@ -228,6 +256,7 @@ async function main(): Promise<void> {
       bench: 'bootloader-write-verify',
       family,
       baud: BAUD,
+      cpus: allowedCpus(),
       blobBytes: BLOB_BYTES,
       reps,
       keylineMs: k,
