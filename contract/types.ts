@@ -23,12 +23,12 @@ export interface StationStatus {
   issuingCa: string | null;
   /** SHA-256 fingerprint (colon hex) of the station's ledger-signing public key. */
   stationKeyFingerprint: string | null;
-  /** Where the signing keys live: "file" (encrypted PEM) or "pkcs11". */
-  keyStore: string | null;
+  /** Where the signing keys live: "file" (encrypted PEM) or "pkcs11" (a token). */
+  keyStore: 'file' | 'pkcs11' | null;
   profile: string | null;
   profiles: ProfileSummary[];
   ledgerRecords: number;
-  /** Remaining passphrase attempts before the station locks itself for a while. */
+  /** Remaining passphrase (or token PIN) attempts before the station locks itself. */
   attemptsLeft: number | null;
 }
 

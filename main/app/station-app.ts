@@ -85,7 +85,13 @@ export function createStationApp(opts: StationAppOptions): StationApp {
       return stationChanged();
     },
     'station:unlock': async ({ passphrase }) => {
-      await session.unlock(passphrase);
+      try {
+        await session.unlock(passphrase);
+      } catch (e) {
+        // A refusal changes the attempts left, which the unlock form shows.
+        await stationChanged().catch(() => undefined);
+        throw e;
+      }
       return stationChanged();
     },
     'station:lock': async () => {

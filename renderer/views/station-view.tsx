@@ -200,6 +200,8 @@ function ImportForm({ dir, onStatus }: { dir: string; onStatus: (s: StationStatu
 
 function UnlockForm({ status, onStatus }: Props) {
   const [pass, setPass] = useState('');
+  // A token station is unlocked with the token's user PIN, which main passes on as is.
+  const token = status.keyStore === 'pkcs11';
   const unlock = useCall('station:unlock');
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -211,11 +213,17 @@ function UnlockForm({ status, onStatus }: Props) {
     <section className="panel" aria-labelledby="unlock-h">
       <h2 id="unlock-h">Unlock the station</h2>
       <form className="stack-form" onSubmit={submit}>
-        <label htmlFor="unlock-pass">Passphrase</label>
+        <label htmlFor="unlock-pass">{token ? 'Token PIN' : 'Passphrase'}</label>
+        {token && (
+          <p className="hint" id="unlock-pass-hint">
+            The station&apos;s keys are in a PKCS#11 token: enter its user PIN.
+          </p>
+        )}
         <input
           id="unlock-pass"
           type="password"
-          autoComplete="current-password"
+          autoComplete={token ? 'off' : 'current-password'}
+          aria-describedby={token ? 'unlock-pass-hint' : undefined}
           value={pass}
           onChange={(e) => setPass(e.target.value)}
           required

@@ -74,12 +74,19 @@ test('station lifecycle through the contract: create, lock, wrong passphrase, un
   const locked = await call('ledger:search', { query: '', limit: 10 });
   assert.ok(!locked.ok && locked.code === 'station-locked');
 
+  const sentBefore = sent.length;
   const wrong = await call('station:unlock', { passphrase: 'not the passphrase' });
   assert.ok(
     !wrong.ok && wrong.code === 'wrong-passphrase' && wrong.kind === 'operator',
     JSON.stringify(wrong),
   );
   assert.equal(typeof wrong.details.attemptsLeft, 'number');
+  // The refusal is announced too, so an open unlock form shows the attempts left.
+  const announced = sent
+    .slice(sentBefore)
+    .map((m) => JSON.parse(m) as { channel?: string; payload?: { attemptsLeft: unknown } })
+    .filter((m) => m.channel === 'station:changed');
+  assert.equal(announced.at(-1)?.payload?.attemptsLeft, wrong.details.attemptsLeft);
   // The back-off after a wrong passphrase refuses even the right one until it expires.
   let r = await call('station:unlock', { passphrase: PASSPHRASE });
   for (let i = 0; i < 10 && !r.ok && r.code === 'locked-out'; i++) {
