@@ -9,10 +9,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createStationApp, type StationApp } from '../../main/app/station-app.ts';
 import { buildRenderer } from '../../main/bridge/build-renderer.ts';
 import { startBridge, type BridgeServer } from '../../main/bridge/server.ts';
+import { bridgePage, launchChromium } from '../helpers/chromium.ts';
 
 const PASSPHRASE = 'e2e station passphrase 7f3a';
 const shots = join(import.meta.dirname, '..', '..', 'test-output');
@@ -45,21 +46,9 @@ before(async () => {
     events: app.events,
     access: 'watch',
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(60_000);
+  browser = await launchChromium();
+  page = await bridgePage(browser, received);
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('websocket', (ws) => ws.on('framereceived', (f) => received.push(String(f.payload))));
   await page.goto(bridge.url);
 });
 

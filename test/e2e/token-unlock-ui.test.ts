@@ -8,11 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createStationApp, type StationApp } from '../../main/app/station-app.ts';
 import { buildRenderer } from '../../main/bridge/build-renderer.ts';
 import { startBridge, type BridgeServer } from '../../main/bridge/server.ts';
 import { createPkcs11Station } from '../../main/hsm/pkcs11-station.ts';
+import { bridgePage, launchChromium } from '../helpers/chromium.ts';
 import { createSoftHsm, SOFTHSM_MODULE, type SoftHsm } from '../helpers/softhsm.ts';
 
 const PIN = '864209';
@@ -44,20 +45,8 @@ before(async () => {
   const rendererDir = await buildRenderer(join(dir, 'renderer'));
   app = createStationApp({ stationDir: join(dir, 'station'), kdfIterations: 1000 });
   bridge = await startBridge({ port: 0, rendererDir, dispatch: app.dispatch, events: app.events });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(60_000);
-  page.on('websocket', (ws) => ws.on('framereceived', (f) => received.push(String(f.payload))));
+  browser = await launchChromium();
+  page = await bridgePage(browser, received);
   await page.goto(bridge.url);
 });
 
