@@ -1,3 +1,4 @@
+import { DeadlineTimer } from './deadline-timer.ts';
 import { TransportClosedError, TransportError, TransportTimeoutError } from './transport.ts';
 
 interface Waiter {
@@ -13,8 +14,11 @@ export class ByteQueue {
   private size = 0;
   private waiters = new Set<Waiter>();
   private closedReason: string | null = null;
-  private watchdog: ReturnType<typeof setTimeout> | undefined;
-  private watchdogDue = Infinity;
+  /**
+   * Serves every wait on this queue and is never cleared when a read completes. Unref'd:
+   * an open port keeps the process alive, and closing the port ends every wait.
+   */
+  private readonly watchdog = new DeadlineTimer(() => this.expireOverdue(), true);
 
   constructor(
     private readonly port: string,
@@ -42,8 +46,7 @@ export class ByteQueue {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
     this.wakeAll();
-    clearTimeout(this.watchdog);
-    this.watchdog = undefined;
+    this.watchdog.stop();
   }
 
   discard(): number {
@@ -82,36 +85,14 @@ export class ByteQueue {
     for (const w of [...this.waiters]) w.wake();
   }
 
-  /**
-   * Makes sure the watchdog fires by `deadline`. One timer serves every wait on this queue
-   * and is moved only to an earlier deadline, never cleared when a read completes: arming
-   * and clearing a timer per read cost about 60 µs a read, paid on every exchange of a
-   * lock-step protocol. It is unref'd: an open port keeps the process alive, and closing
-   * the port ends every wait.
-   */
-  private arm(deadline: number): void {
-    if (this.watchdog !== undefined) {
-      if (this.watchdogDue <= deadline) return;
-      clearTimeout(this.watchdog);
-    }
-    this.watchdogDue = deadline;
-    this.watchdog = setTimeout(
-      () => this.expireOverdue(),
-      Math.max(1, deadline - performance.now()),
-    );
-    this.watchdog.unref();
-  }
-
   private expireOverdue(): void {
-    this.watchdog = undefined;
-    this.watchdogDue = Infinity;
     const now = performance.now();
     let next = Infinity;
     for (const w of [...this.waiters]) {
       if (w.deadline <= now) w.expire();
       else next = Math.min(next, w.deadline);
     }
-    if (next < Infinity) this.arm(next);
+    if (next < Infinity) this.watchdog.ensureBy(next);
   }
 
   /** Waits until `predicate` holds, the queue closes, the deadline passes or the signal aborts. */
@@ -141,7 +122,7 @@ export class ByteQueue {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
-      this.arm(waiter.deadline);
+      this.watchdog.ensureBy(waiter.deadline);
     });
   }
 

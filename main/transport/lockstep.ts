@@ -1,3 +1,4 @@
+import { DeadlineTimer } from './deadline-timer.ts';
 import type { LockstepOptions } from './transport.ts';
 import { TransportTimeoutError } from './transport.ts';
 
@@ -12,11 +13,10 @@ export class LockstepRun {
   private have = 0;
   private index = 0;
   private need: number;
-  private timer: ReturnType<typeof setTimeout> | undefined;
   /** When the answer now awaited is overdue (performance.now() ms). */
   private deadline = 0;
-  /** When the watchdog timer fires. */
-  private timerDue = Infinity;
+  /** One watchdog per run rather than a timer per stage (about 3 ms over a credential write). */
+  private readonly watchdog = new DeadlineTimer(() => this.checkDeadline());
   private finished = false;
   private readonly answers: Uint8Array[] = [];
 
@@ -82,37 +82,25 @@ export class LockstepRun {
     if (!proceed) this.finish(this.answers);
   }
 
-  /**
-   * One watchdog timer per run rather than one per stage: arming and clearing a timer per
-   * stage cost about 3 ms over a credential write. It is moved only to an earlier deadline;
-   * when it fires it checks the deadline of the stage then waiting and re-arms for it if
-   * that stage started later.
-   */
   private send(): void {
     this.deadline = performance.now() + this.opts.timeoutsMs[this.index];
-    if (this.timer === undefined || this.deadline < this.timerDue) this.watch();
+    this.watchdog.ensureBy(this.deadline);
     this.write(this.frames[this.index]);
   }
 
-  private watch(): void {
-    clearTimeout(this.timer);
-    this.timerDue = this.deadline;
-    this.timer = setTimeout(
-      () => {
-        if (this.finished) return;
-        if (this.deadline <= performance.now()) {
-          const ms = this.opts.timeoutsMs[this.index];
-          this.finish(new TransportTimeoutError(this.port, ms, this.have));
-        } else this.watch();
-      },
-      Math.max(1, this.deadline - performance.now()),
-    );
+  /** The watchdog fired: the stage now waiting is overdue, or it started later than that. */
+  private checkDeadline(): void {
+    if (this.finished) return;
+    if (this.deadline <= performance.now()) {
+      const ms = this.opts.timeoutsMs[this.index];
+      this.finish(new TransportTimeoutError(this.port, ms, this.have));
+    } else this.watchdog.ensureBy(this.deadline);
   }
 
   private finish(result: Uint8Array[] | Error): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.timer);
+    this.watchdog.stop();
     const leftover = this.buffer.slice(0, this.have);
     // Answers can hold flash contents (a key): the working copy goes now.
     this.buffer.fill(0);
