@@ -134,6 +134,12 @@ export class BootloaderClient {
     });
   }
 
+  /** Reads after this session set read-out protection are refused without being sent. */
+  private refuseReadsOnceProtected(address: number): void {
+    if (this.protectedByUs)
+      throw this.readoutRefused(address, 'not sent: this session set read-out protection');
+  }
+
   /**
    * Read Memory (0x11) of 1…256 bytes. A NACK to the command byte is read-out protection
    * (AN3155) and throws ReadoutProtectedError at once, without retrying.
@@ -141,8 +147,7 @@ export class BootloaderClient {
   async readMemory(address: number, length: number): Promise<Uint8Array> {
     if (!Number.isInteger(length) || length < 1 || length > MAX_CHUNK)
       throw new RangeError(`read length ${length} outside 1…${MAX_CHUNK}`);
-    if (this.protectedByUs)
-      throw this.readoutRefused(address, 'not sent: this session set read-out protection');
+    this.refuseReadsOnceProtected(address);
     return this.readChunk(address, length);
   }
 
@@ -177,8 +182,7 @@ export class BootloaderClient {
         stages[2].onAcked = (a) => {
           answer = a;
         };
-        const { failure } = await link.sendFrames(stages);
-        if (failure) throw failure;
+        await link.sendStages(stages);
         const data = answer!.slice(1);
         answer!.fill(0);
         return data;
@@ -310,8 +314,7 @@ export class BootloaderClient {
     length: number,
     onChunk?: (done: number) => void,
   ): Promise<Uint8Array> {
-    if (this.protectedByUs)
-      throw this.readoutRefused(address, 'not sent: this session set read-out protection');
+    this.refuseReadsOnceProtected(address);
     const out = new Uint8Array(length);
     try {
       await this.runBatch(this.readCommands(address, out, onChunk));
@@ -475,8 +478,7 @@ export class BootloaderClient {
     granularity: number,
     onProgress?: (phase: 'erase' | 'write' | 'verify', done: number) => void,
   ): Promise<Uint8Array> {
-    if (this.protectedByUs)
-      throw this.readoutRefused(address, 'not sent: this session set read-out protection');
+    this.refuseReadsOnceProtected(address);
     const erase =
       pages.length > 0
         ? [await this.eraseCommand(pages, () => onProgress?.('erase', pages.length))]
